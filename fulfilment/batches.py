@@ -1,0 +1,179 @@
+"""Batches: claiming pending orders into chunks, running one stage of one chunk, fan-in and the summary."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from fulfilment.pipeline import CHUNK_STAGES, Context, next_chunk_stage
+from fulfilment.stages.allocate import allocate_chunk
+from fulfilment.stages.documents import write_documents
+from fulfilment.stages.label import label_chunk
+from fulfilment.stages.push import push_tracking
+from fulfilment.stages.route import route_chunk
+from fulfilment.stages.screen import screen_chunk
+from fulfilment.store import audit, stock
+from fulfilment.store.claims import locked, claim_chunk, set_chunk_stage
+from fulfilment.store.inventory import sync_warehouses
+from fulfilment.store.models import Batch, Chunk, LiveSession, Order, utcnow
+
+ChunkStage = Callable[[Context, Session, int], None]
+CHUNK_STAGE_RUNNERS: dict[str, ChunkStage] = {
+    "screen": screen_chunk,
+    "allocate": allocate_chunk,
+    "route": route_chunk,
+    "label": label_chunk,
+}
+TERMINAL = ("completed", "completed_with_errors", "failed")
+ORDER_OUTCOMES = ("labelled", "held", "backordered", "failed")
+IN_FLIGHT = ("claimed", "screened", "allocated", "routed")
+
+
+@dataclass(frozen=True, slots=True)
+class Next:
+    """The message to send after a step: a chunk stage for a chunk, or a batch stage for a batch."""
+
+    stage: str
+    target: int | str
+
+
+def new_batch_id() -> str:
+    """A readable, unique batch id: B + UTC time + random suffix."""
+    return f"B{utcnow():%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
+
+
+def start_batch(ctx: Context, session_name: str | None = None, trigger: str = "staff", actor: str = "cli") -> tuple[str, list[Next]]:
+    """Claim every pending order (of one live session, if named) into a new batch split into chunks.
+
+    Returns the batch id and the first messages to send (one per chunk; the documents step when empty).
+    """
+    with ctx.session() as session:
+        sync_warehouses(session, ctx.rules.warehouses)
+        query = select(Order.id).where(Order.status == "pending").order_by(Order.paid_at, Order.created_at, Order.id)
+        if session_name:
+            query = query.join(LiveSession, LiveSession.id == Order.session_id).where(LiveSession.name == session_name)
+        ids = list(session.scalars(locked(session, query, skip_locked=True)))
+        batch = Batch(id=new_batch_id(), status="running", trigger=trigger, session_name=session_name, order_count=len(ids), outputs={})
+        session.add(batch)
+        size = ctx.settings.chunk_size
+        chunks = [Chunk(batch_id=batch.id, seq=i // size, stage=CHUNK_STAGES[0]) for i in range(0, len(ids), size)]
+        batch.chunk_count = len(chunks)
+        session.add_all(chunks)
+        session.flush()
+        for chunk, start in zip(chunks, range(0, len(ids), size), strict=True):
+            part = ids[start : start + size]
+            session.execute(
+                update(Order)
+                .where(Order.id.in_(part), Order.status == "pending")
+                .values(status="claimed", batch_id=batch.id, chunk_id=chunk.id, updated_at=utcnow())
+            )
+            audit.record(session, "order", [(i, "pending", "claimed", f"claimed by batch {batch.id}") for i in part], actor)
+        audit.record(session, "batch", [(batch.id, None, "running", f"{len(ids)} orders in {len(chunks)} chunks")], actor)
+        if not chunks:
+            batch.status = "documenting"
+            return batch.id, [Next("documenting", batch.id)]
+        return batch.id, [Next(CHUNK_STAGES[0], c.id) for c in chunks]
+
+
+def run_chunk_stage(ctx: Context, chunk_id: int, stage: str) -> list[Next]:
+    """Run one stage over one chunk in one transaction; a chunk not at `stage` (done already, or held by
+    another worker) is left alone. Returns the messages to send next."""
+    with ctx.session() as session:
+        chunk = claim_chunk(session, chunk_id, stage)
+        if chunk is None:
+            return []
+        CHUNK_STAGE_RUNNERS[stage](ctx, session, chunk_id)
+        following = next_chunk_stage(stage)
+        set_chunk_stage(session, chunk, following)
+        if following != "done":
+            return [Next(following, chunk_id)]
+        return _fan_in(session, chunk.batch_id)
+
+
+def give_up_chunk(ctx: Context, chunk_id: int, stage: str, error: str) -> list[Next]:
+    """A chunk's stage failed past its retries: fail its orders still in flight (nothing is left hanging),
+    release their stock, mark the chunk done and let the batch finish."""
+    with ctx.session() as session:
+        chunk = claim_chunk(session, chunk_id, stage)
+        if chunk is None:
+            return []
+        stuck = session.execute(
+            select(Order.id, Order.status).where(Order.chunk_id == chunk_id, Order.status.in_(IN_FLIGHT))
+        ).all()
+        reason = f"stage {stage} failed after retries: {error}"
+        for order_id, status in stuck:
+            session.execute(update(Order).where(Order.id == order_id, Order.status == status).values(status="failed", reason=reason))
+        audit.record(session, "order", [(o, s, "failed", reason) for o, s in stuck], f"stage:{stage}")
+        stock.release(session, [o for o, _ in stuck])
+        set_chunk_stage(session, chunk, "done")
+        return _fan_in(session, chunk.batch_id)
+
+
+def _fan_in(session: Session, batch_id: str) -> list[Next]:
+    """Under a lock on the batch row, the last chunk to finish moves the batch on to its documents."""
+    batch = session.scalar(locked(session, select(Batch).where(Batch.id == batch_id)))
+    assert batch is not None
+    open_chunks = session.scalar(select(func.count()).where(Chunk.batch_id == batch_id, Chunk.stage != "done"))
+    if open_chunks or batch.status != "running":
+        return []
+    batch.status = "documenting"
+    audit.record(session, "batch", [(batch_id, "running", "documenting", "every chunk is done")], "fan-in")
+    return [Next("documenting", batch_id)]
+
+
+def run_batch_stage(ctx: Context, batch_id: str, stage: str) -> list[Next]:
+    """Run the documents or push step of a batch once; returns the next message."""
+    with ctx.session() as session:
+        batch = session.scalar(locked(session, select(Batch).where(Batch.id == batch_id, Batch.status == stage), skip_locked=True))
+        if batch is None:
+            return []
+        if stage == "documenting":
+            batch.outputs = {**batch.outputs, **write_documents(ctx, session, batch_id)}
+            following = "pushing"
+        else:
+            batch.outputs = {**batch.outputs, **push_tracking(ctx, session, batch_id)}
+            following = "completed_with_errors" if order_counts(session, batch_id)["failed"] else "completed"
+            batch.finished_at = utcnow()
+        audit.record(session, "batch", [(batch_id, stage, following, f"{stage} done")], f"stage:{stage}")
+        batch.status = following
+        return [Next(following, batch_id)] if following in ("pushing",) else []
+
+
+def fail_batch(ctx: Context, batch_id: str, stage: str, error: str) -> None:
+    """The documents or push step failed past its retries: the batch ends ``failed`` with the error."""
+    with ctx.session() as session:
+        batch = session.get(Batch, batch_id)
+        if batch is None or batch.status != stage:
+            return
+        batch.status, batch.error, batch.finished_at = "failed", f"{stage}: {error}", utcnow()
+        audit.record(session, "batch", [(batch_id, stage, "failed", error)], f"stage:{stage}")
+
+
+def order_counts(session: Session, batch_id: str) -> dict[str, int]:
+    """Orders of the batch by outcome; `orders` is the total, in-flight ones count under none of the outcomes."""
+    by_status = dict(session.execute(select(Order.status, func.count()).where(Order.batch_id == batch_id).group_by(Order.status)).all())
+    counts = {"orders": sum(by_status.values())}
+    counts.update({k: by_status.get(k, 0) for k in ORDER_OUTCOMES})
+    return counts
+
+
+def summary(ctx: Context, batch_id: str) -> dict[str, Any] | None:
+    """The batch as `batch run --json` prints it, or None for an unknown id."""
+    with ctx.session() as session:
+        batch = session.get(Batch, batch_id)
+        if batch is None:
+            return None
+        end = batch.finished_at or utcnow()
+        keys = ("labels_pdf", "pick_list_pdf", "tracking_xlsx", "tracking_csv")
+        return {
+            "batch_id": batch.id,
+            "status": batch.status,
+            "counts": order_counts(session, batch_id),
+            "outputs": {k: batch.outputs.get(k) for k in keys},
+            "elapsed_s": round((end - batch.created_at).total_seconds(), 3),
+        }

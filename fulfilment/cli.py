@@ -1,0 +1,260 @@
+"""The `fulfil` command: import orders, run batches, run workers, and the demo."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from sqlalchemy.exc import OperationalError
+
+from fulfilment.config import Settings, SettingsError, load_settings
+from fulfilment.domain.orders import NotAnExportError, RowError
+from fulfilment.yamlfile import ConfigInvalid
+
+app = typer.Typer(help="Batch order fulfilment for TikTok Shop live sessions.", no_args_is_help=True)
+db_app = typer.Typer(help="The database schema.", no_args_is_help=True)
+import_app = typer.Typer(help="Import orders.", no_args_is_help=True)
+catalog_app = typer.Typer(help="SKU weights and sizes.", no_args_is_help=True)
+stock_app = typer.Typer(help="Stock on hand per warehouse.", no_args_is_help=True)
+warehouses_app = typer.Typer(help="Warehouses from rules/warehouses.yaml.", no_args_is_help=True)
+batch_app = typer.Typer(help="Batch runs.", no_args_is_help=True)
+for sub, name in (
+    (db_app, "db"),
+    (import_app, "import"),
+    (catalog_app, "catalog"),
+    (stock_app, "stock"),
+    (warehouses_app, "warehouses"),
+    (batch_app, "batch"),
+):
+    app.add_typer(sub, name=name)
+
+out = Console()
+err = Console(stderr=True)
+MAX_ROW_ERRORS_SHOWN = 50
+EXIT_PARTIAL = 2
+"""Exit code of an import that stored the good rows but rejected some."""
+
+
+def fail(message: str) -> typer.Exit:
+    """Print an error on stderr and return the exit to raise (code 1)."""
+    err.print(f"[red]error:[/red] {message}", highlight=False)
+    return typer.Exit(1)
+
+
+def _context(settings: Settings | None = None) -> Any:
+    from fulfilment.pipeline import context
+
+    try:
+        return context(settings or load_settings())
+    except SettingsError as exc:
+        raise fail(str(exc)) from None
+    except ConfigInvalid as exc:
+        raise fail("the rules are invalid:\n" + "\n".join(f"  {e}" for e in exc.errors)) from None
+    except OperationalError as exc:
+        raise fail(f"cannot use the database: {exc.orig}") from None
+
+
+def _report_rows(errors: list[RowError], source: Path) -> None:
+    for error in errors[:MAX_ROW_ERRORS_SHOWN]:
+        err.print(f"[yellow]{source}[/yellow] {error}", highlight=False)
+    if len(errors) > MAX_ROW_ERRORS_SHOWN:
+        err.print(f"… and {len(errors) - MAX_ROW_ERRORS_SHOWN} more rejected rows", highlight=False)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Create or upgrade the database schema to the newest revision."""
+    from fulfilment.store.db import make_engine, upgrade
+
+    try:
+        revision = upgrade(make_engine(load_settings().database_url))
+    except (SettingsError, OperationalError) as exc:
+        raise fail(str(exc)) from None
+    out.print(f"database at revision {revision}")
+
+
+@import_app.command("tiktok")
+def import_tiktok(
+    file: Annotated[Path, typer.Argument(help="Seller Center order export, CSV or XLSX.")],
+    session: Annotated[str | None, typer.Option(help="Tag the orders with this live session.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Import a TikTok Shop order export: good rows are stored, bad rows are named; exit 2 if any were rejected."""
+    from fulfilment.ingest.tiktok_export import parse_tiktok_export
+    from fulfilment.store.orders import upsert_orders
+
+    ctx = _context()
+    try:
+        parsed = parse_tiktok_export(file, ctx.settings.shop_timezone)
+    except (NotAnExportError, OSError) as exc:
+        raise fail(f"nothing imported: {exc}") from None
+    with ctx.session() as db:
+        counts = upsert_orders(db, parsed.orders, source=file.name, actor="cli:import", live_session=session)
+    result = {
+        "file": str(file),
+        "orders": len(parsed.orders),
+        **counts.as_dict(),
+        "skipped": parsed.skipped,
+        "rejected_rows": [{"line": e.line, "column": e.column, "reason": e.reason, "order_id": e.order_id} for e in parsed.errors],
+    }
+    if as_json:
+        print(json.dumps(result))
+    else:
+        _report_rows(parsed.errors, file)
+        skipped = ", ".join(f"{n} {why}" for why, n in parsed.skipped.items()) or "none"
+        out.print(
+            f"{file}: {len(parsed.orders)} orders read — {counts.created} new, {counts.updated} updated, "
+            f"{counts.unchanged} unchanged, {len(counts.locked)} already in a batch (left as they are); "
+            f"skipped: {skipped}; rejected rows: {len(parsed.errors)}",
+            highlight=False,
+        )
+    if parsed.errors:
+        raise typer.Exit(EXIT_PARTIAL)
+
+
+def _import_table(file: Path, kind: str) -> None:
+    from fulfilment.ingest.tables import TABLES, read_table
+    from fulfilment.store.inventory import set_stock, sync_warehouses, upsert_catalog
+
+    ctx = _context()
+    try:
+        rows = list(read_table(file, TABLES[kind]))
+    except NotAnExportError as exc:
+        raise fail(f"nothing imported: {exc}") from None
+    errors = [r for r in rows if isinstance(r, RowError)]
+    good = [r for r in rows if not isinstance(r, RowError)]
+    with ctx.session() as db:
+        if kind == "catalog":
+            applied = upsert_catalog(db, good)
+        else:
+            sync_warehouses(db, ctx.rules.warehouses)
+            applied, refused = set_stock(db, good)
+            errors.extend(refused)
+    _report_rows(sorted(errors, key=lambda e: e.line), file)
+    out.print(f"{file}: {applied} rows applied, {len(errors)} rejected", highlight=False)
+    if errors:
+        raise typer.Exit(EXIT_PARTIAL)
+
+
+@catalog_app.command("import")
+def catalog_import(file: Annotated[Path, typer.Argument(help="CSV: sku,weight_oz,length_in,width_in,height_in[,name,category,bin]")]) -> None:
+    """Add or update SKUs' weights and box sizes; exit 2 if any row was rejected."""
+    _import_table(file, "catalog")
+
+
+@stock_app.command("import")
+def stock_import(file: Annotated[Path, typer.Argument(help="CSV: warehouse,sku,on_hand")]) -> None:
+    """Set on-hand counts per warehouse and SKU; exit 2 if any row was rejected."""
+    _import_table(file, "stock")
+
+
+@warehouses_app.command("list")
+def warehouses_list() -> None:
+    """List the warehouses in allocation order with their ship-from addresses."""
+    ctx = _context()
+    table = Table("rank", "code", "name", "ship from", "carriers", "active")
+    for rank, w in enumerate(ctx.rules.warehouses, 1):
+        a = w.address
+        table.add_row(str(rank), w.code, w.name, f"{a.street1}, {a.city}, {a.state} {a.zip}", ", ".join(w.carriers), "yes" if w.active else "no")
+    out.print(table)
+
+
+def print_summary(summary: dict[str, Any]) -> None:
+    """The batch summary as a table, then the paths of what it wrote."""
+    table = Table(title=f"Batch {summary['batch_id']} — {summary['status']}", show_header=True)
+    for key in summary["counts"]:
+        table.add_column(key, justify="right")
+    table.add_row(*(str(v) for v in summary["counts"].values()))
+    out.print(table)
+    for key, path in summary["outputs"].items():
+        if path:
+            out.print(f"  {key:14} {path}", highlight=False)
+    out.print(f"  elapsed        {summary['elapsed_s']:.1f} s", highlight=False)
+
+
+def _run_with_progress(ctx: Any, session: str | None, as_json: bool, timeout: float | None) -> dict[str, Any]:
+    from fulfilment.runner import run_batch
+
+    if as_json or not sys.stderr.isatty():
+        return run_batch(ctx, session, timeout_s=timeout)
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=err, transient=True) as bar:
+        task = bar.add_task("batch", total=None)
+
+        def update(done: int, total: int, status: str) -> None:
+            bar.update(task, completed=done, total=total or None, description=status)
+
+        return run_batch(ctx, session, progress=update, timeout_s=timeout)
+
+
+@batch_app.command("run")
+def batch_run(
+    session: Annotated[str | None, typer.Option(help="Only the orders of this live session.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print exactly one JSON object on stdout.")] = False,
+    timeout: Annotated[float | None, typer.Option(help="Stop waiting after this many seconds.")] = None,
+) -> None:
+    """Claim every pending order into a batch and run it through every stage to the end."""
+    ctx = _context()
+    summary = _run_with_progress(ctx, session, as_json, timeout)
+    if as_json:
+        print(json.dumps(summary))
+    else:
+        print_summary(summary)
+
+
+@batch_app.command("show")
+def batch_show(
+    batch_id: Annotated[str, typer.Argument(help="The batch id printed by `batch run`.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print exactly one JSON object on stdout.")] = False,
+) -> None:
+    """Show a batch's status, counts and output files."""
+    from fulfilment.batches import summary as batch_summary
+
+    summary = batch_summary(_context(), batch_id)
+    if summary is None:
+        raise fail(f"no batch {batch_id!r}")
+    if as_json:
+        print(json.dumps(summary))
+    else:
+        print_summary(summary)
+
+
+@app.command("worker")
+def worker(
+    processes: Annotated[int, typer.Option(help="Worker processes.")] = 1,
+    threads: Annotated[int, typer.Option(help="Threads per process.")] = 2,
+) -> None:
+    """Run dramatiq workers against FULFILMENT_REDIS_URL (use on any number of machines)."""
+    ctx = _context()
+    if not ctx.settings.distributed:
+        raise fail("FULFILMENT_REDIS_URL is not set: workers need Redis (the embedded default runs batches in-process)")
+    args = [sys.executable, "-m", "dramatiq", "fulfilment.worker", "--processes", str(processes), "--threads", str(threads)]
+    os.execv(sys.executable, args)
+
+
+@app.command("demo")
+def demo(
+    orders: Annotated[int, typer.Option(help="Orders in the simulated live session.")] = 800,
+    seed: Annotated[int | None, typer.Option(help="Random seed (default: a new session each run).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print exactly one JSON object on stdout.")] = False,
+) -> None:
+    """Simulate a live session, import its export, and ship it: labels, pick list, tracking upload file."""
+    from fulfilment.demo import prepare_demo
+
+    ctx = _context()
+    session, export, import_counts = prepare_demo(ctx, orders, seed)
+    if not as_json:
+        out.print(f"simulated live session {session!r}: {orders} orders → {export}", highlight=False)
+        out.print(f"imported: {import_counts}", highlight=False)
+    summary = _run_with_progress(ctx, session, as_json, None)
+    if as_json:
+        print(json.dumps(summary))
+    else:
+        print_summary(summary)

@@ -1,0 +1,67 @@
+"""Settings read from the environment (see the README's Settings section)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+
+class SettingsError(ValueError):
+    """A setting has a value the program cannot use; the message names the variable."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Resolved settings; build with :func:`load_settings`."""
+
+    database_url: str
+    redis_url: str | None
+    rules_dir: Path
+    output_dir: Path
+    label_provider: str
+    shop_timezone: ZoneInfo
+    chunk_size: int
+    redis_namespace: str
+
+    @property
+    def distributed(self) -> bool:
+        """True when work goes through Redis to `fulfil worker` processes."""
+        return self.redis_url is not None
+
+
+def _int_setting(env: dict[str, str], name: str, default: int, minimum: int = 1) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name}={raw!r} is not a whole number") from None
+    if value < minimum:
+        raise SettingsError(f"{name}={value} must be at least {minimum}")
+    return value
+
+
+def load_settings(env: dict[str, str] | None = None) -> Settings:
+    """Read the FULFILMENT_* variables, applying the documented defaults."""
+    env = dict(os.environ if env is None else env)
+    tz_name = env.get("FULFILMENT_SHOP_TIMEZONE", "").strip() or "America/Los_Angeles"
+    try:
+        tz = ZoneInfo(tz_name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise SettingsError(f"FULFILMENT_SHOP_TIMEZONE={tz_name!r} is not a known time zone") from None
+    provider = env.get("FULFILMENT_LABEL_PROVIDER", "").strip() or "local"
+    if provider not in {"local"}:
+        raise SettingsError(f"FULFILMENT_LABEL_PROVIDER={provider!r}: the providers available are: local")
+    return Settings(
+        database_url=env.get("FULFILMENT_DATABASE_URL", "").strip() or "sqlite:///./var/fulfilment.db",
+        redis_url=env.get("FULFILMENT_REDIS_URL", "").strip() or None,
+        rules_dir=Path(env.get("FULFILMENT_RULES_DIR", "").strip() or "./rules"),
+        output_dir=Path(env.get("FULFILMENT_OUTPUT_DIR", "").strip() or "./var/out"),
+        label_provider=provider,
+        shop_timezone=tz,
+        chunk_size=_int_setting(env, "FULFILMENT_CHUNK_SIZE", 250),
+        redis_namespace=env.get("FULFILMENT_REDIS_NAMESPACE", "").strip() or "fulfilment",
+    )

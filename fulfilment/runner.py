@@ -1,0 +1,78 @@
+"""Running a batch to the end: in-process on the embedded default, or by waiting on `fulfil worker`s."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import dramatiq
+from sqlalchemy import func, select
+
+from fulfilment import batches
+from fulfilment.pipeline import Context
+from fulfilment.store.models import Batch, Order
+
+Progress = Callable[[int, int, str], None]
+"""Called with (orders finished, orders in the batch, batch status) while a batch runs."""
+
+
+@contextmanager
+def embedded_worker() -> Iterator[None]:
+    """Run the actors on the in-process broker with one worker thread (SQLite has one writer)."""
+    from fulfilment.worker import broker
+
+    broker.emit_after("process_boot")
+    worker = dramatiq.Worker(broker, worker_threads=1, worker_timeout=100)
+    worker.start()
+    try:
+        yield
+    finally:
+        worker.stop()
+
+
+def progress_of(ctx: Context, batch_id: str) -> tuple[int, int, str]:
+    """(orders past the last stage they will reach, orders in the batch, batch status)."""
+    with ctx.session() as session:
+        status = session.scalar(select(Batch.status).where(Batch.id == batch_id)) or "unknown"
+        total = session.scalar(select(func.count()).where(Order.batch_id == batch_id)) or 0
+        in_flight = session.scalar(
+            select(func.count()).where(Order.batch_id == batch_id, Order.status.in_(batches.IN_FLIGHT))
+        )
+        return total - (in_flight or 0), total, status
+
+
+def wait_for(ctx: Context, batch_id: str, progress: Progress | None, timeout_s: float | None, poll_s: float = 0.2) -> str:
+    """Poll the database until the batch ends (or the timeout passes); returns its last status."""
+    deadline = None if timeout_s is None else time.monotonic() + timeout_s
+    while True:
+        done, total, status = progress_of(ctx, batch_id)
+        if progress:
+            progress(done, total, status)
+        if status in batches.TERMINAL or (deadline is not None and time.monotonic() > deadline):
+            return status
+        time.sleep(poll_s)
+
+
+def run_batch(
+    ctx: Context,
+    session_name: str | None = None,
+    progress: Progress | None = None,
+    timeout_s: float | None = None,
+    trigger: str = "staff",
+) -> dict[str, Any]:
+    """Claim pending orders into a batch, run every stage and return the batch summary."""
+    from fulfilment.worker import dispatch
+
+    batch_id, first = batches.start_batch(ctx, session_name, trigger=trigger)
+    if ctx.settings.distributed:
+        dispatch(first)
+        wait_for(ctx, batch_id, progress, timeout_s)
+    else:
+        with embedded_worker():
+            dispatch(first)
+            wait_for(ctx, batch_id, progress, timeout_s)
+    summary = batches.summary(ctx, batch_id)
+    assert summary is not None
+    return summary

@@ -1,0 +1,75 @@
+"""Claiming work: guarded state changes that make every stage safe to run twice or concurrently."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.orm import Session, selectinload
+
+from fulfilment.store import audit
+from fulfilment.store.db import is_sqlite
+from fulfilment.store.models import Chunk, Order, utcnow
+
+
+def locked(session: Session, stmt: Any, skip_locked: bool = False) -> Any:
+    """Add FOR UPDATE (optionally SKIP LOCKED) on PostgreSQL; SQLite has one writer and needs none."""
+    if is_sqlite(session.get_bind()):  # type: ignore[arg-type]
+        return stmt
+    return stmt.with_for_update(skip_locked=skip_locked)
+
+
+def claim_chunk(session: Session, chunk_id: int, stage: str) -> Chunk | None:
+    """Lock the chunk if it is at `stage` and no other worker holds it; None means there is nothing to do."""
+    stmt = select(Chunk).where(Chunk.id == chunk_id, Chunk.stage == stage)
+    return session.scalar(locked(session, stmt, skip_locked=True))
+
+
+def chunk_orders(session: Session, chunk_id: int, status: str) -> list[Order]:
+    """The chunk's orders in `status`, with their lines, locked, in ship-by order."""
+    stmt = (
+        select(Order)
+        .where(Order.chunk_id == chunk_id, Order.status == status)
+        .options(selectinload(Order.lines))
+        .order_by(Order.paid_at, Order.created_at, Order.id)
+    )
+    return list(session.scalars(locked(session, stmt)))
+
+
+@dataclass(slots=True)
+class Transitions:
+    """Order state changes collected by a stage and applied together: (order, to status, reason, values)."""
+
+    from_status: str
+    actor: str
+    changes: list[tuple[str, str, str, dict[str, Any]]] = field(default_factory=list)
+
+    def add(self, order_id: str, to_status: str, reason: str, **values: Any) -> None:
+        self.changes.append((order_id, to_status, reason, values))
+
+    def apply(self, session: Session) -> None:
+        """Update every order still in `from_status`, then write one audit row per change."""
+        by_shape: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        now = utcnow()
+        for order_id, to_status, reason, values in self.changes:
+            fields = {"status": to_status, "reason": reason, "updated_at": now, **values}
+            row = {"b_id": order_id, **{f"v_{k}": v for k, v in fields.items()}}
+            by_shape.setdefault(tuple(sorted(fields)), []).append(row)
+        for shape, rows in by_shape.items():
+            columns = {k: bindparam(f"v_{k}") for k in shape}
+            stmt = (
+                update(Order.__table__)
+                .where(Order.__table__.c.id == bindparam("b_id"), Order.__table__.c.status == self.from_status)
+                .values(columns)
+            )
+            session.connection().execute(stmt, rows)
+        audit.record(session, "order", [(o, self.from_status, s, r) for o, s, r, _ in self.changes], self.actor)
+
+
+def set_chunk_stage(session: Session, chunk: Chunk, stage: str) -> None:
+    """Move a claimed chunk on to `stage`."""
+    chunk.stage = stage
+    chunk.updated_at = utcnow()
+    session.flush()
+

@@ -1,0 +1,301 @@
+"""SQLAlchemy 2 typed models: the database is the source of truth for every order and batch."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware in UTC."""
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timestamp stored as UTC and always read back timezone-aware (SQLite keeps no zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+Money = Numeric(12, 2)
+Id = BigInteger().with_variant(Integer, "sqlite")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class LiveSession(Base):
+    """A TikTok LIVE session whose orders are shipped together."""
+
+    __tablename__ = "live_sessions"
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Buyer(Base):
+    """A buyer by channel handle, with history imported from before the tool."""
+
+    __tablename__ = "buyers"
+    handle: Mapped[str] = mapped_column(String(200), primary_key=True)
+    first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    prior_orders: Mapped[int] = mapped_column(Integer, default=0)
+    prior_returns: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class CatalogItem(Base):
+    """A SKU's shipping facts: weight in ounces and box dimensions in inches."""
+
+    __tablename__ = "catalog"
+    sku: Mapped[str] = mapped_column(String(100), primary_key=True)
+    name: Mapped[str] = mapped_column(String(300), default="")
+    weight_oz: Mapped[float] = mapped_column()
+    length_in: Mapped[float] = mapped_column()
+    width_in: Mapped[float] = mapped_column()
+    height_in: Mapped[float] = mapped_column()
+    category: Mapped[str] = mapped_column(String(100), default="")
+    bin: Mapped[str] = mapped_column(String(50), default="")
+
+
+class Warehouse(Base):
+    """A warehouse as configured in rules/warehouses.yaml (synced on load); `rank` is its place in the file."""
+
+    __tablename__ = "warehouses"
+    code: Mapped[str] = mapped_column(String(50), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    rank: Mapped[int] = mapped_column(Integer)
+    active: Mapped[bool] = mapped_column(default=True)
+    address: Mapped[dict[str, str]] = mapped_column(JSON)
+
+
+class Stock(Base):
+    """Units of a SKU in a warehouse: available = on_hand - reserved."""
+
+    __tablename__ = "stock"
+    warehouse_code: Mapped[str] = mapped_column(ForeignKey("warehouses.code"), primary_key=True)
+    sku: Mapped[str] = mapped_column(String(100), primary_key=True)
+    on_hand: Mapped[int] = mapped_column(Integer, default=0)
+    reserved: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class Batch(Base):
+    """One run of the pipeline over a set of claimed orders, split into chunks."""
+
+    __tablename__ = "batches"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    status: Mapped[str] = mapped_column(String(30), index=True)
+    trigger: Mapped[str] = mapped_column(String(50), default="staff")
+    session_name: Mapped[str | None] = mapped_column(String(200))
+    order_count: Mapped[int] = mapped_column(Integer, default=0)
+    chunk_count: Mapped[int] = mapped_column(Integer, default=0)
+    outputs: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Chunk(Base):
+    """A slice of a batch's orders that moves through the stages as one unit of work."""
+
+    __tablename__ = "batch_chunks"
+    __table_args__ = (UniqueConstraint("batch_id", "seq"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    batch_id: Mapped[str] = mapped_column(ForeignKey("batches.id"), index=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    stage: Mapped[str] = mapped_column(String(20))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class Order(Base):
+    """An order to ship; `status` moves pending → claimed → screened/held → allocated/backordered → routed → labelled."""
+
+    __tablename__ = "orders"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(30))
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    buyer: Mapped[str] = mapped_column(String(200), index=True)
+    buyer_ip: Mapped[str | None] = mapped_column(String(64))
+    ship_name: Mapped[str] = mapped_column(String(200))
+    ship_street1: Mapped[str] = mapped_column(String(300))
+    ship_street2: Mapped[str] = mapped_column(String(300), default="")
+    ship_city: Mapped[str] = mapped_column(String(100))
+    ship_state: Mapped[str] = mapped_column(String(10))
+    ship_zip: Mapped[str] = mapped_column(String(20))
+    ship_country: Mapped[str] = mapped_column(String(10), default="US")
+    ship_phone: Mapped[str] = mapped_column(String(40), default="")
+    amount: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
+    buyer_message: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    session_id: Mapped[int | None] = mapped_column(ForeignKey("live_sessions.id"), index=True)
+    batch_id: Mapped[str | None] = mapped_column(ForeignKey("batches.id"), index=True)
+    chunk_id: Mapped[int | None] = mapped_column(ForeignKey("batch_chunks.id"), index=True)
+    source: Mapped[str] = mapped_column(String(300), default="")
+    source_line: Mapped[int | None] = mapped_column(Integer)
+    digest: Mapped[str] = mapped_column(String(64), default="")
+    warehouse_code: Mapped[str | None] = mapped_column(String(50))
+    carrier: Mapped[str | None] = mapped_column(String(20))
+    service: Mapped[str | None] = mapped_column(String(60))
+    rule_id: Mapped[str | None] = mapped_column(String(100))
+    billable_weight_oz: Mapped[float | None] = mapped_column()
+    reason: Mapped[str | None] = mapped_column(Text)
+    extra: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    lines: Mapped[list[OrderLineRow]] = relationship(
+        back_populates="order", cascade="all, delete-orphan", order_by="OrderLineRow.id"
+    )
+
+
+class OrderLineRow(Base):
+    """One SKU line of an order."""
+
+    __tablename__ = "order_lines"
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    order_id: Mapped[str] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
+    sku: Mapped[str] = mapped_column(String(100))
+    name: Mapped[str] = mapped_column(String(300), default="")
+    quantity: Mapped[int] = mapped_column(Integer)
+    unit_price: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
+    unit_weight_oz: Mapped[float | None] = mapped_column()
+    order: Mapped[Order] = relationship(back_populates="lines")
+
+
+class Hold(Base):
+    """Why an order waits for a reviewer: a code, a human reason and the values that triggered it."""
+
+    __tablename__ = "holds"
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    order_id: Mapped[str] = mapped_column(ForeignKey("orders.id"), index=True)
+    code: Mapped[str] = mapped_column(String(50))
+    reason: Mapped[str] = mapped_column(Text)
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolution: Mapped[str | None] = mapped_column(String(50))
+
+
+class Reservation(Base):
+    """Units of one SKU held in one warehouse for one order; unique so a redelivery cannot reserve twice."""
+
+    __tablename__ = "reservations"
+    __table_args__ = (UniqueConstraint("order_id", "warehouse_code", "sku"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    order_id: Mapped[str] = mapped_column(ForeignKey("orders.id"), index=True)
+    warehouse_code: Mapped[str] = mapped_column(ForeignKey("warehouses.code"))
+    sku: Mapped[str] = mapped_column(String(100))
+    quantity: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(20), default="reserved")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class LabelFile(Base):
+    """PDF bytes of labels: one file per chunk from the local renderer (page = shipment)."""
+
+    __tablename__ = "label_files"
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    batch_id: Mapped[str] = mapped_column(ForeignKey("batches.id"), index=True)
+    content_type: Mapped[str] = mapped_column(String(50), default="application/pdf")
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Shipment(Base):
+    """One parcel with one label and one tracking number."""
+
+    __tablename__ = "shipments"
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    batch_id: Mapped[str] = mapped_column(ForeignKey("batches.id"), index=True)
+    warehouse_code: Mapped[str] = mapped_column(ForeignKey("warehouses.code"))
+    carrier: Mapped[str] = mapped_column(String(20))
+    service: Mapped[str] = mapped_column(String(60))
+    rule_id: Mapped[str] = mapped_column(String(100))
+    weight_oz: Mapped[float] = mapped_column()
+    tracking_number: Mapped[str | None] = mapped_column(String(50), unique=True)
+    label_file_id: Mapped[int | None] = mapped_column(ForeignKey("label_files.id"))
+    label_page: Mapped[int | None] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(20), default="labelled")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ShipmentOrder(Base):
+    """Which orders a shipment carries (several when combined) and which shipments an order has (split)."""
+
+    __tablename__ = "shipment_orders"
+    shipment_id: Mapped[int] = mapped_column(ForeignKey("shipments.id"), primary_key=True)
+    order_id: Mapped[str] = mapped_column(ForeignKey("orders.id"), primary_key=True, index=True)
+
+
+class Outbox(Base):
+    """A tracking number to hand back to a sales channel; written with the label, sent by the push stage."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (UniqueConstraint("order_id", "shipment_id", "channel"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    order_id: Mapped[str] = mapped_column(ForeignKey("orders.id"), index=True)
+    shipment_id: Mapped[int] = mapped_column(ForeignKey("shipments.id"))
+    batch_id: Mapped[str] = mapped_column(ForeignKey("batches.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(30))
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class AuditEntry(Base):
+    """One state change: what (entity), from → to, who or what made it, when and why."""
+
+    __tablename__ = "audit"
+    __table_args__ = (Index("ix_audit_entity", "entity", "entity_id"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    entity: Mapped[str] = mapped_column(String(20))
+    entity_id: Mapped[str] = mapped_column(String(64))
+    from_status: Mapped[str | None] = mapped_column(String(30))
+    to_status: Mapped[str] = mapped_column(String(30))
+    actor: Mapped[str] = mapped_column(String(100))
+    reason: Mapped[str] = mapped_column(Text, default="")

@@ -1,0 +1,84 @@
+"""The broker and the dramatiq actors: one actor per stage, each carrying ids only and calling one step.
+
+The broker is chosen at import from FULFILMENT_REDIS_URL: Redis for `fulfil worker` processes, or an
+in-process stub broker for the embedded default. Actors bind to it, so import this module only after
+the environment is set.
+"""
+
+from __future__ import annotations
+
+import dramatiq
+from dramatiq.brokers.redis import RedisBroker
+from dramatiq.brokers.stub import StubBroker
+
+from fulfilment import batches
+from fulfilment.batches import Next
+from fulfilment.config import load_settings
+from fulfilment.pipeline import CHUNK_STAGES, context
+
+HEARTBEAT_TIMEOUT_MS = 15_000
+"""A worker silent this long counts as dead and its unacked messages may be requeued (dramatiq's default: 60 s)."""
+
+MAINTENANCE_CHANCE = 10_000
+"""Per million Redis commands, how often a worker runs the dead-worker requeue (default 1,000: too rare)."""
+
+RETRY_OPTIONS = {"max_retries": 5, "min_backoff": 500, "max_backoff": 30_000, "time_limit": 15 * 60 * 1000}
+
+
+def _make_broker() -> dramatiq.Broker:
+    settings = load_settings()
+    if settings.redis_url:
+        return RedisBroker(
+            url=settings.redis_url,
+            namespace=settings.redis_namespace,
+            heartbeat_timeout=HEARTBEAT_TIMEOUT_MS,
+            maintenance_chance=MAINTENANCE_CHANCE,
+        )
+    return StubBroker()
+
+
+broker = _make_broker()
+dramatiq.set_broker(broker)
+
+
+def dispatch(messages: list[Next]) -> None:
+    """Send each next step to the actor for its stage."""
+    for message in messages:
+        ACTORS[message.stage].send(message.target)
+
+
+def _chunk_actor(stage: str) -> dramatiq.Actor:
+    def run(chunk_id: int) -> None:
+        dispatch(batches.run_chunk_stage(context(), chunk_id, stage))
+
+    run.__name__ = run.__qualname__ = f"{stage}_chunk"
+    run.__doc__ = f"Run the {stage} stage over one chunk of a batch."
+    return dramatiq.actor(run, actor_name=f"{stage}_chunk", on_retry_exhausted="stage_gave_up", **RETRY_OPTIONS)
+
+
+def _batch_actor(stage: str, name: str) -> dramatiq.Actor:
+    def run(batch_id: str) -> None:
+        dispatch(batches.run_batch_stage(context(), batch_id, stage))
+
+    run.__name__ = run.__qualname__ = name
+    run.__doc__ = f"Run the {stage} step of a whole batch."
+    return dramatiq.actor(run, actor_name=name, on_retry_exhausted="stage_gave_up", **RETRY_OPTIONS)
+
+
+ACTORS: dict[str, dramatiq.Actor] = {stage: _chunk_actor(stage) for stage in CHUNK_STAGES}
+ACTORS["documenting"] = _batch_actor("documenting", "documents_batch")
+ACTORS["pushing"] = _batch_actor("pushing", "push_batch")
+STAGE_OF_ACTOR = {actor.actor_name: stage for stage, actor in ACTORS.items()}
+
+
+@dramatiq.actor(max_retries=10, min_backoff=1000, max_backoff=60_000)
+def stage_gave_up(message: dict, details: dict) -> None:
+    """A stage's message ran out of retries: end its orders or batch with the error, so nothing hangs."""
+    stage = STAGE_OF_ACTOR[message["actor_name"]]
+    target = message["args"][0]
+    error = (message.get("options", {}).get("traceback") or "unknown error").strip().splitlines()[-1]
+    ctx = context()
+    if stage in CHUNK_STAGES:
+        dispatch(batches.give_up_chunk(ctx, int(target), stage, error))
+    else:
+        batches.fail_batch(ctx, str(target), stage, error)
