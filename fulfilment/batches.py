@@ -18,7 +18,7 @@ from fulfilment.stages.push import push_tracking
 from fulfilment.stages.route import route_chunk
 from fulfilment.stages.screen import screen_chunk
 from fulfilment.store import audit, stock
-from fulfilment.store.claims import locked, claim_chunk, set_chunk_stage
+from fulfilment.store.claims import claim_chunk, locked, set_chunk_stage
 from fulfilment.store.inventory import sync_warehouses
 from fulfilment.store.models import Batch, Chunk, LiveSession, Order, utcnow
 
@@ -47,7 +47,9 @@ def new_batch_id() -> str:
     return f"B{utcnow():%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
 
 
-def start_batch(ctx: Context, session_name: str | None = None, trigger: str = "staff", actor: str = "cli") -> tuple[str, list[Next]]:
+def start_batch(
+    ctx: Context, session_name: str | None = None, trigger: str = "staff", actor: str = "cli"
+) -> tuple[str, list[Next]]:
     """Claim every pending order (of one live session, if named) into a new batch split into chunks.
 
     Returns the batch id and the first messages to send (one per chunk; the documents step when empty).
@@ -58,7 +60,14 @@ def start_batch(ctx: Context, session_name: str | None = None, trigger: str = "s
         if session_name:
             query = query.join(LiveSession, LiveSession.id == Order.session_id).where(LiveSession.name == session_name)
         ids = list(session.scalars(locked(session, query, skip_locked=True)))
-        batch = Batch(id=new_batch_id(), status="running", trigger=trigger, session_name=session_name, order_count=len(ids), outputs={})
+        batch = Batch(
+            id=new_batch_id(),
+            status="running",
+            trigger=trigger,
+            session_name=session_name,
+            order_count=len(ids),
+            outputs={},
+        )
         session.add(batch)
         size = ctx.settings.chunk_size
         chunks = [Chunk(batch_id=batch.id, seq=i // size, stage=CHUNK_STAGES[0]) for i in range(0, len(ids), size)]
@@ -72,8 +81,18 @@ def start_batch(ctx: Context, session_name: str | None = None, trigger: str = "s
                 .where(Order.id.in_(part), Order.status == "pending")
                 .values(status="claimed", batch_id=batch.id, chunk_id=chunk.id, updated_at=utcnow())
             )
-            audit.record(session, "order", [(i, "pending", "claimed", f"claimed by batch {batch.id}") for i in part], actor)
-        audit.record(session, "batch", [(batch.id, None, "running", f"{len(ids)} orders in {len(chunks)} chunks")], actor)
+            audit.record(
+                session,
+                "order",
+                [(i, "pending", "claimed", f"claimed by batch {batch.id}") for i in part],
+                actor,
+            )
+        audit.record(
+            session,
+            "batch",
+            [(batch.id, None, "running", f"{len(ids)} orders in {len(chunks)} chunks")],
+            actor,
+        )
         if not chunks:
             batch.status = "documenting"
             return batch.id, [Next("documenting", batch.id)]
@@ -82,17 +101,47 @@ def start_batch(ctx: Context, session_name: str | None = None, trigger: str = "s
 
 def run_chunk_stage(ctx: Context, chunk_id: int, stage: str) -> list[Next]:
     """Run one stage over one chunk in one transaction; a chunk not at `stage` (done already, or held by
-    another worker) is left alone. Returns the messages to send next."""
+    another worker) is left alone. Returns the messages to send next.
+
+    Allocation runs one chunk at a time per batch, in chunk order, so stock goes to the orders nearest
+    their ship-by time first and the result does not depend on how many workers run.
+    """
     with ctx.session() as session:
         chunk = claim_chunk(session, chunk_id, stage)
         if chunk is None:
             return []
+        if stage == "allocate" and _allocation_turn(session, chunk.batch_id) != chunk.id:
+            return []
         CHUNK_STAGE_RUNNERS[stage](ctx, session, chunk_id)
         following = next_chunk_stage(stage)
         set_chunk_stage(session, chunk, following)
-        if following != "done":
-            return [Next(following, chunk_id)]
-        return _fan_in(session, chunk.batch_id)
+        if following == "done":
+            return _fan_in(session, chunk.batch_id)
+        messages = [] if following == "allocate" else [Next(following, chunk_id)]
+        if following == "allocate" or stage == "allocate":
+            locked_batch(session, chunk.batch_id)
+            turn = _allocation_turn(session, chunk.batch_id)
+            if turn is not None:
+                messages.append(Next("allocate", turn))
+        return messages
+
+
+def _allocation_turn(session: Session, batch_id: str) -> int | None:
+    """The chunk whose turn it is to allocate: the first (by seq) not yet past allocation, if screened."""
+    first = session.execute(
+        select(Chunk.id, Chunk.stage)
+        .where(Chunk.batch_id == batch_id, Chunk.stage.in_(("screen", "allocate")))
+        .order_by(Chunk.seq)
+        .limit(1)
+    ).first()
+    return first.id if first is not None and first.stage == "allocate" else None
+
+
+def locked_batch(session: Session, batch_id: str) -> Batch:
+    """The batch row, locked until the transaction ends: serialises fan-in and allocation hand-offs."""
+    batch = session.scalar(locked(session, select(Batch).where(Batch.id == batch_id)))
+    assert batch is not None, f"no batch {batch_id}"
+    return batch
 
 
 def give_up_chunk(ctx: Context, chunk_id: int, stage: str, error: str) -> list[Next]:
@@ -107,17 +156,20 @@ def give_up_chunk(ctx: Context, chunk_id: int, stage: str, error: str) -> list[N
         ).all()
         reason = f"stage {stage} failed after retries: {error}"
         for order_id, status in stuck:
-            session.execute(update(Order).where(Order.id == order_id, Order.status == status).values(status="failed", reason=reason))
+            session.execute(
+                update(Order).where(Order.id == order_id, Order.status == status).values(status="failed", reason=reason)
+            )
         audit.record(session, "order", [(o, s, "failed", reason) for o, s in stuck], f"stage:{stage}")
         stock.release(session, [o for o, _ in stuck])
         set_chunk_stage(session, chunk, "done")
-        return _fan_in(session, chunk.batch_id)
+        locked_batch(session, chunk.batch_id)
+        turn = _allocation_turn(session, chunk.batch_id)
+        return ([Next("allocate", turn)] if turn is not None else []) + _fan_in(session, chunk.batch_id)
 
 
 def _fan_in(session: Session, batch_id: str) -> list[Next]:
     """Under a lock on the batch row, the last chunk to finish moves the batch on to its documents."""
-    batch = session.scalar(locked(session, select(Batch).where(Batch.id == batch_id)))
-    assert batch is not None
+    batch = locked_batch(session, batch_id)
     open_chunks = session.scalar(select(func.count()).where(Chunk.batch_id == batch_id, Chunk.stage != "done"))
     if open_chunks or batch.status != "running":
         return []
@@ -129,7 +181,9 @@ def _fan_in(session: Session, batch_id: str) -> list[Next]:
 def run_batch_stage(ctx: Context, batch_id: str, stage: str) -> list[Next]:
     """Run the documents or push step of a batch once; returns the next message."""
     with ctx.session() as session:
-        batch = session.scalar(locked(session, select(Batch).where(Batch.id == batch_id, Batch.status == stage), skip_locked=True))
+        batch = session.scalar(
+            locked(session, select(Batch).where(Batch.id == batch_id, Batch.status == stage), skip_locked=True)
+        )
         if batch is None:
             return []
         if stage == "documenting":
@@ -156,7 +210,11 @@ def fail_batch(ctx: Context, batch_id: str, stage: str, error: str) -> None:
 
 def order_counts(session: Session, batch_id: str) -> dict[str, int]:
     """Orders of the batch by outcome; `orders` is the total, in-flight ones count under none of the outcomes."""
-    by_status = dict(session.execute(select(Order.status, func.count()).where(Order.batch_id == batch_id).group_by(Order.status)).all())
+    by_status = dict(
+        session.execute(
+            select(Order.status, func.count()).where(Order.batch_id == batch_id).group_by(Order.status)
+        ).all()
+    )
     counts = {"orders": sum(by_status.values())}
     counts.update({k: by_status.get(k, 0) for k in ORDER_OUTCOMES})
     return counts

@@ -35,8 +35,8 @@ for sub, name in (
 ):
     app.add_typer(sub, name=name)
 
-out = Console()
-err = Console(stderr=True)
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
 MAX_ROW_ERRORS_SHOWN = 50
 EXIT_PARTIAL = 2
 """Exit code of an import that stored the good rows but rejected some."""
@@ -102,7 +102,9 @@ def import_tiktok(
         "orders": len(parsed.orders),
         **counts.as_dict(),
         "skipped": parsed.skipped,
-        "rejected_rows": [{"line": e.line, "column": e.column, "reason": e.reason, "order_id": e.order_id} for e in parsed.errors],
+        "rejected_rows": [
+            {"line": e.line, "column": e.column, "reason": e.reason, "order_id": e.order_id} for e in parsed.errors
+        ],
     }
     if as_json:
         print(json.dumps(result))
@@ -144,7 +146,9 @@ def _import_table(file: Path, kind: str) -> None:
 
 
 @catalog_app.command("import")
-def catalog_import(file: Annotated[Path, typer.Argument(help="CSV: sku,weight_oz,length_in,width_in,height_in[,name,category,bin]")]) -> None:
+def catalog_import(
+    file: Annotated[Path, typer.Argument(help="CSV: sku,weight_oz,length_in,width_in,height_in[,name,category,bin]")],
+) -> None:
     """Add or update SKUs' weights and box sizes; exit 2 if any row was rejected."""
     _import_table(file, "catalog")
 
@@ -162,7 +166,14 @@ def warehouses_list() -> None:
     table = Table("rank", "code", "name", "ship from", "carriers", "active")
     for rank, w in enumerate(ctx.rules.warehouses, 1):
         a = w.address
-        table.add_row(str(rank), w.code, w.name, f"{a.street1}, {a.city}, {a.state} {a.zip}", ", ".join(w.carriers), "yes" if w.active else "no")
+        table.add_row(
+            str(rank),
+            w.code,
+            w.name,
+            f"{a.street1}, {a.city}, {a.state} {a.zip}",
+            ", ".join(w.carriers),
+            "yes" if w.active else "no",
+        )
     out.print(table)
 
 
@@ -235,7 +246,16 @@ def worker(
     ctx = _context()
     if not ctx.settings.distributed:
         raise fail("FULFILMENT_REDIS_URL is not set: workers need Redis (the embedded default runs batches in-process)")
-    args = [sys.executable, "-m", "dramatiq", "fulfilment.worker", "--processes", str(processes), "--threads", str(threads)]
+    args = [
+        sys.executable,
+        "-m",
+        "dramatiq",
+        "fulfilment.worker",
+        "--processes",
+        str(processes),
+        "--threads",
+        str(threads),
+    ]
     os.execv(sys.executable, args)
 
 

@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from fulfilment.ingest.tables import TABLES, read_table
-from fulfilment.ingest.tiktok_export import parse_tiktok_export, write_tiktok_export
+from fulfilment.ingest.tiktok_export import parse_tiktok_export
+from fulfilment.ingest.tiktok_writer import write_tiktok_export
 from fulfilment.pipeline import Context
 from fulfilment.simulate import simulate_session
 from fulfilment.store.inventory import set_stock, sync_warehouses, upsert_catalog

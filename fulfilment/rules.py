@@ -90,7 +90,13 @@ def _load_address(c: _Checker, m: LineDict, field: str) -> Address | None:
     if state_text and state is None:
         c.error(m, "state", f"{field}.state", f"{state_text!r} is not a US state", "use a code such as NJ")
     if zip_text and not (len(zip_text) in (5, 10) and zip_text[:5].isdigit()):
-        c.error(m, "zip", f"{field}.zip", f"{zip_text!r} is not a ZIP code", "quote ZIPs with leading zeros: '08817'")
+        c.error(
+            m,
+            "zip",
+            f"{field}.zip",
+            f"{zip_text!r} is not a ZIP code",
+            "quote ZIPs with leading zeros: '08817'",
+        )
     if not all(values.values()) or state is None or not zip_text:
         return None
     return Address(
@@ -136,7 +142,13 @@ def load_warehouses(path: Path, carriers: dict[str, Carrier] | None) -> tuple[Wa
             ships = []
         for code_ in ships:
             if carriers is not None and code_ not in carriers:
-                c.error(m, "carriers", f"{field}.carriers", f"unknown carrier {code_!r}", f"known: {', '.join(carriers)}")
+                c.error(
+                    m,
+                    "carriers",
+                    f"{field}.carriers",
+                    f"unknown carrier {code_!r}",
+                    f"known: {', '.join(carriers)}",
+                )
         if code and address:
             name = c.text(m, "name", field, required=False) or code
             result.append(WarehouseConfig(code, name, address, bool(active), tuple(map(str, ships))))
@@ -177,7 +189,13 @@ def _load_dim_rules(c: _Checker, value: Any, where: LineDict, field: str) -> tup
         start = m.get("effective_from")
         divisor = c.number(m, "divisor", f"{field}[{i}]")
         if not isinstance(start, dt.date):
-            c.error(m, "effective_from", f"{field}[{i}].effective_from", "expected a date", "write it as 2026-07-12")
+            c.error(
+                m,
+                "effective_from",
+                f"{field}[{i}].effective_from",
+                "expected a date",
+                "write it as 2026-07-12",
+            )
         elif divisor:
             rules.append(DimRule(start, divisor, c.number(m, "min_cubic_in", f"{field}[{i}]") or 0.0))
         else:
@@ -228,7 +246,13 @@ def _load_weight(c: _Checker, m: LineDict, field: str) -> WeightBand:
 def _load_routes(c: _Checker, doc: LineDict, carriers: dict[str, Carrier]) -> tuple[RouteRule, ...]:
     items = doc.get("rules")
     if not isinstance(items, list) or not items:
-        c.error(doc, "rules", "rules", "expected a list of rules", "end the list with a default rule with no `when`")
+        c.error(
+            doc,
+            "rules",
+            "rules",
+            "expected a list of rules",
+            "end the list with a default rule with no `when`",
+        )
         return ()
     routes: list[RouteRule] = []
     seen: set[str] = set()
@@ -258,10 +282,22 @@ def _load_routes(c: _Checker, doc: LineDict, carriers: dict[str, Carrier]) -> tu
         c.unknown_keys(ship, {"carrier", "service"}, f"{field}.ship")
         carrier, service = c.text(ship, "carrier", f"{field}.ship"), c.text(ship, "service", f"{field}.ship")
         if carrier and carrier not in carriers:
-            c.error(ship, "carrier", f"{field}.ship.carrier", f"unknown carrier {carrier!r}", f"known: {', '.join(carriers)}")
+            c.error(
+                ship,
+                "carrier",
+                f"{field}.ship.carrier",
+                f"unknown carrier {carrier!r}",
+                f"known: {', '.join(carriers)}",
+            )
         elif carrier and service and service not in carriers[carrier].services:
             offered = ", ".join(carriers[carrier].services)
-            c.error(ship, "service", f"{field}.ship.service", f"{carrier} offers no service {service!r}", f"offered: {offered}")
+            c.error(
+                ship,
+                "service",
+                f"{field}.ship.service",
+                f"{carrier} offers no service {service!r}",
+                f"offered: {offered}",
+            )
         else:
             routes.append(RouteRule(rule_id, carrier, service, weight))
         if not m.get("when"):

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import atexit
+import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any
 
 import dramatiq
@@ -18,18 +19,23 @@ Progress = Callable[[int, int, str], None]
 """Called with (orders finished, orders in the batch, batch status) while a batch runs."""
 
 
-@contextmanager
-def embedded_worker() -> Iterator[None]:
-    """Run the actors on the in-process broker with one worker thread (SQLite has one writer)."""
-    from fulfilment.worker import broker
+_embedded: dramatiq.Worker | None = None
+_embedded_guard = threading.Lock()
 
-    broker.emit_after("process_boot")
-    worker = dramatiq.Worker(broker, worker_threads=1, worker_timeout=100)
-    worker.start()
-    try:
-        yield
-    finally:
-        worker.stop()
+
+def embedded_worker() -> dramatiq.Worker:
+    """The process's one worker on the in-process broker, started on first use with one thread (SQLite has
+    one writer) and stopped when the process exits."""
+    global _embedded
+    with _embedded_guard:
+        if _embedded is None:
+            from fulfilment.worker import broker
+
+            broker.emit_after("process_boot")
+            _embedded = dramatiq.Worker(broker, worker_threads=1, worker_timeout=100)
+            _embedded.start()
+            atexit.register(_embedded.stop)
+        return _embedded
 
 
 def progress_of(ctx: Context, batch_id: str) -> tuple[int, int, str]:
@@ -43,7 +49,9 @@ def progress_of(ctx: Context, batch_id: str) -> tuple[int, int, str]:
         return total - (in_flight or 0), total, status
 
 
-def wait_for(ctx: Context, batch_id: str, progress: Progress | None, timeout_s: float | None, poll_s: float = 0.2) -> str:
+def wait_for(
+    ctx: Context, batch_id: str, progress: Progress | None, timeout_s: float | None, poll_s: float = 0.2
+) -> str:
     """Poll the database until the batch ends (or the timeout passes); returns its last status."""
     deadline = None if timeout_s is None else time.monotonic() + timeout_s
     while True:
@@ -66,13 +74,10 @@ def run_batch(
     from fulfilment.worker import dispatch
 
     batch_id, first = batches.start_batch(ctx, session_name, trigger=trigger)
-    if ctx.settings.distributed:
-        dispatch(first)
-        wait_for(ctx, batch_id, progress, timeout_s)
-    else:
-        with embedded_worker():
-            dispatch(first)
-            wait_for(ctx, batch_id, progress, timeout_s)
+    if not ctx.settings.distributed:
+        embedded_worker()
+    dispatch(first)
+    wait_for(ctx, batch_id, progress, timeout_s)
     summary = batches.summary(ctx, batch_id)
     assert summary is not None
     return summary

@@ -77,5 +77,13 @@ def load_yaml(path: Path) -> Any:
         line = mark.line + 1 if mark else 0
         problem = exc.problem or str(exc)
         raise ConfigInvalid(
-            [ConfigError(str(path), line, "(syntax)", f"YAML syntax error: {problem}", "check indentation and quotes")]
+            [
+                ConfigError(
+                    str(path),
+                    line,
+                    "(syntax)",
+                    f"YAML syntax error: {problem}",
+                    "check indentation and quotes",
+                )
+            ]
         ) from None

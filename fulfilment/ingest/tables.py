@@ -86,6 +86,7 @@ def read_table(path: Path, columns: list[Column]) -> Iterator[tuple[int, dict[st
             if not bad:
                 yield start, parsed
 
+
 TABLES: dict[str, list[Column]] = {
     "catalog": [
         Column("sku", text),

@@ -31,7 +31,9 @@ def picking_order(session: Session, batch_id: str, ranks: dict[str, int]) -> lis
     all_ids = [oid for ids in orders.values() for oid in ids]
     for start in range(0, len(all_ids), 1000):
         for order_id, sku in session.execute(
-            select(OrderLineRow.order_id, OrderLineRow.sku).where(OrderLineRow.order_id.in_(all_ids[start : start + 1000]))
+            select(OrderLineRow.order_id, OrderLineRow.sku).where(
+                OrderLineRow.order_id.in_(all_ids[start : start + 1000])
+            )
         ):
             skus[order_id].append(sku)
 
@@ -48,7 +50,9 @@ def _label_sources(session: Session, batch_id: str, folder: Path) -> dict[int, P
     """Write the batch's stored label files to `folder`, one PDF per stored file."""
     folder.mkdir(parents=True, exist_ok=True)
     paths = {}
-    for file_id, content in session.execute(select(LabelFile.id, LabelFile.content).where(LabelFile.batch_id == batch_id)):
+    for file_id, content in session.execute(
+        select(LabelFile.id, LabelFile.content).where(LabelFile.batch_id == batch_id)
+    ):
         path = folder / f"labels-{file_id}.pdf"
         path.write_bytes(content)
         paths[file_id] = path

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import io
-
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from fulfilment.domain.shipments import LabelSpec
 from fulfilment.domain.tracking import local_tracking_number
-from fulfilment.labels.local import render_labels
+from fulfilment.labels.local import labels_pdf_bytes
 from fulfilment.pipeline import Context
 from fulfilment.stages.route import parcel_for
 from fulfilment.stages.shipping import ship_to
@@ -34,10 +32,18 @@ def label_chunk(ctx: Context, session: Session, chunk_id: int) -> None:
     shipment_ids = session.scalars(
         insert(Shipment).returning(Shipment.id, sort_by_parameter_order=True),
         [
-            {"batch_id": batch_id, "warehouse_code": o.warehouse_code, "carrier": o.carrier, "service": o.service,
-             "rule_id": o.rule_id, "weight_oz": p.weight_oz, "status": "labelled", "created_at": now}
+            {
+                "batch_id": batch_id,
+                "warehouse_code": o.warehouse_code,
+                "carrier": o.carrier,
+                "service": o.service,
+                "rule_id": o.rule_id,
+                "weight_oz": p.weight_oz,
+                "status": "labelled",
+                "created_at": now,
+            }
             for o, p in zip(orders, parcels, strict=True)
-        ],  # fmt: skip
+        ],
     ).all()
     specs = []
     for order, parcel, shipment_id in zip(orders, parcels, shipment_ids, strict=True):
@@ -58,16 +64,19 @@ def label_chunk(ctx: Context, session: Session, chunk_id: int) -> None:
                 items=tuple((line.sku, line.quantity) for line in order.lines),
             )
         )
-    pdf = io.BytesIO()
-    render_labels(specs, pdf)
     label_file_id = session.scalar(
         insert(LabelFile).returning(LabelFile.id),
-        [{"batch_id": batch_id, "content": pdf.getvalue(), "created_at": now}],
+        [{"batch_id": batch_id, "content": labels_pdf_bytes(specs), "created_at": now}],
     )
     session.connection().execute(
         update(Shipment.__table__).where(Shipment.__table__.c.id == bindparam("s_id")),
         [
-            {"s_id": s.shipment_id, "tracking_number": s.tracking_number, "label_file_id": label_file_id, "label_page": i}
+            {
+                "s_id": s.shipment_id,
+                "tracking_number": s.tracking_number,
+                "label_file_id": label_file_id,
+                "label_page": i,
+            }
             for i, s in enumerate(specs)
         ],
     )
@@ -75,14 +84,19 @@ def label_chunk(ctx: Context, session: Session, chunk_id: int) -> None:
     session.execute(
         insert(Outbox),
         [
-            {"order_id": s.order_ids[0], "shipment_id": s.shipment_id, "batch_id": batch_id,
-             "channel": OUTBOX_CHANNEL, "status": "pending", "created_at": now}
+            {
+                "order_id": s.order_ids[0],
+                "shipment_id": s.shipment_id,
+                "batch_id": batch_id,
+                "channel": OUTBOX_CHANNEL,
+                "status": "pending",
+                "created_at": now,
+            }
             for s in specs
-        ],  # fmt: skip
+        ],
     )
     stock.deduct(session, [o.id for o in orders])
     moves = Transitions("routed", actor="stage:label")
     for spec in specs:
         moves.add(spec.order_ids[0], "labelled", f"{spec.service_name} label {spec.tracking_number}")
     moves.apply(session)
-

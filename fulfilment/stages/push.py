@@ -18,7 +18,11 @@ def push_tracking(ctx: Context, session: Session, batch_id: str) -> dict[str, st
     rows = session.execute(
         select(Outbox.id, Outbox.order_id, Shipment.tracking_number, Shipment.carrier)
         .join(Shipment, Shipment.id == Outbox.shipment_id)
-        .where(Outbox.batch_id == batch_id, Outbox.channel == OUTBOX_CHANNEL, Outbox.status.in_(["pending", "sent"]))
+        .where(
+            Outbox.batch_id == batch_id,
+            Outbox.channel == OUTBOX_CHANNEL,
+            Outbox.status.in_(["pending", "sent"]),
+        )
         .order_by(Outbox.order_id)
     ).all()
     folder = ctx.batch_dir(batch_id)

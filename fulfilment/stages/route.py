@@ -27,7 +27,9 @@ def parcel_for(order: Order, catalog: dict[str, CatalogItem]) -> Parcel:
     for line in order.lines:
         known = catalog.get(line.sku)
         if known is not None:
-            items.append(Item(line.sku, line.quantity, known.weight_oz, known.length_in, known.width_in, known.height_in))
+            items.append(
+                Item(line.sku, line.quantity, known.weight_oz, known.length_in, known.width_in, known.height_in)
+            )
         elif line.unit_weight_oz:
             items.append(Item(line.sku, line.quantity, line.unit_weight_oz, 0.0, 0.0, 0.0))
         else:
@@ -54,7 +56,12 @@ def route_chunk(ctx: Context, session: Session, chunk_id: int) -> None:
         flags = classify(ship_to(order))
         dest = Destination(order.ship_state, is_po_box=flags.is_po_box, is_military=flags.is_military)
         decision = choose_service(
-            ctx.rules.routes, ctx.rules.carriers, parcel, dest, today, ships_with.get(order.warehouse_code or "")
+            ctx.rules.routes,
+            ctx.rules.carriers,
+            parcel,
+            dest,
+            today,
+            ships_with.get(order.warehouse_code or ""),
         )
         if decision.rule_id is None:
             moves.add(order.id, "failed", "no carrier service can take this parcel: " + decision.reason)

@@ -9,9 +9,9 @@ from sqlalchemy.orm import Session
 
 from fulfilment.domain.address import check_address
 from fulfilment.pipeline import Context
+from fulfilment.stages.shipping import ship_to
 from fulfilment.store.claims import Transitions, chunk_orders
 from fulfilment.store.models import Hold, utcnow
-from fulfilment.stages.shipping import ship_to
 
 
 def screen_chunk(ctx: Context, session: Session, chunk_id: int) -> None:
@@ -26,7 +26,13 @@ def screen_chunk(ctx: Context, session: Session, chunk_id: int) -> None:
             continue
         moves.add(order.id, "held", "; ".join(p.reason for p in problems))
         holds.extend(
-            {"order_id": order.id, "code": p.code, "reason": p.reason, "details": asdict(p), "created_at": now}
+            {
+                "order_id": order.id,
+                "code": p.code,
+                "reason": p.reason,
+                "details": asdict(p),
+                "created_at": now,
+            }
             for p in problems
         )
     moves.apply(session)

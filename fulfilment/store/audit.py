@@ -19,7 +19,15 @@ def record(
     """Insert audit rows for (entity id, from status, to status, reason) changes made by `actor`."""
     now = utcnow()
     rows = [
-        {"at": now, "entity": entity, "entity_id": eid, "from_status": old, "to_status": new, "actor": actor, "reason": why}
+        {
+            "at": now,
+            "entity": entity,
+            "entity_id": eid,
+            "from_status": old,
+            "to_status": new,
+            "actor": actor,
+            "reason": why,
+        }
         for eid, old, new, why in changes
     ]
     if rows:

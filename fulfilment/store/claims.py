@@ -72,4 +72,3 @@ def set_chunk_stage(session: Session, chunk: Chunk, stage: str) -> None:
     chunk.stage = stage
     chunk.updated_at = utcnow()
     session.flush()
-

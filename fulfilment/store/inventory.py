@@ -46,7 +46,9 @@ def set_stock(session: Session, rows: Iterable[tuple[int, dict[str, object]]]) -
     for line, row in rows:
         code, sku, on_hand = str(row["warehouse"]), str(row["sku"]), int(row["on_hand"])  # type: ignore[call-overload]
         if code not in known:
-            errors.append(RowError(line, "warehouse", f"unknown warehouse {code!r} (known: {', '.join(sorted(known))})"))
+            errors.append(
+                RowError(line, "warehouse", f"unknown warehouse {code!r} (known: {', '.join(sorted(known))})")
+            )
             continue
         if on_hand < 0:
             errors.append(RowError(line, "on_hand", f"on_hand {on_hand} is negative"))
@@ -54,7 +56,11 @@ def set_stock(session: Session, rows: Iterable[tuple[int, dict[str, object]]]) -
         stock = session.get(Stock, (code, sku)) or Stock(warehouse_code=code, sku=sku, on_hand=0, reserved=0)
         if on_hand < stock.reserved:
             errors.append(
-                RowError(line, "on_hand", f"on_hand {on_hand} is below the {stock.reserved} units reserved for orders")
+                RowError(
+                    line,
+                    "on_hand",
+                    f"on_hand {on_hand} is below the {stock.reserved} units reserved for orders",
+                )
             )
             continue
         stock.on_hand = on_hand

@@ -150,7 +150,7 @@ class Chunk(Base):
 
 
 class Order(Base):
-    """An order to ship; `status` moves pending → claimed → screened/held → allocated/backordered → routed → labelled."""
+    """An order to ship; `status` goes pending → claimed → screened|held → allocated|backordered → routed → labelled."""
 
     __tablename__ = "orders"
     id: Mapped[str] = mapped_column(String(64), primary_key=True)

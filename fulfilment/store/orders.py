@@ -27,17 +27,35 @@ class UpsertCounts:
     locked: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, int]:
-        return {"created": self.created, "updated": self.updated, "unchanged": self.unchanged, "locked": len(self.locked)}
+        return {
+            "created": self.created,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "locked": len(self.locked),
+        }
 
 
 def digest(order: ImportedOrder) -> str:
     """A fingerprint of everything an import can change, to tell a re-export with changes from a repeat."""
     a = order.ship_to
     payload = [
-        order.status, order.buyer, order.buyer_ip, a.name, a.street1, a.street2, a.city, a.state, a.zip, a.country,
-        a.phone, str(order.amount), order.created_at.isoformat(), order.paid_at.isoformat() if order.paid_at else "",
-        order.buyer_message, [(ln.sku, ln.quantity, str(ln.unit_price), ln.name, ln.unit_weight_oz) for ln in order.lines],
-    ]  # fmt: skip
+        order.status,
+        order.buyer,
+        order.buyer_ip,
+        a.name,
+        a.street1,
+        a.street2,
+        a.city,
+        a.state,
+        a.zip,
+        a.country,
+        a.phone,
+        str(order.amount),
+        order.created_at.isoformat(),
+        order.paid_at.isoformat() if order.paid_at else "",
+        order.buyer_message,
+        [(ln.sku, ln.quantity, str(ln.unit_price), ln.name, ln.unit_weight_oz) for ln in order.lines],
+    ]
     return hashlib.sha256(json.dumps(payload, default=str).encode()).hexdigest()
 
 
@@ -55,13 +73,29 @@ def session_id(session: Session, name: str) -> int:
 def _order_values(order: ImportedOrder, source: str, live_session: int | None, fingerprint: str) -> dict[str, object]:
     a = order.ship_to
     values: dict[str, object] = {
-        "id": order.id, "channel": order.channel, "status": order.status, "buyer": order.buyer,
-        "buyer_ip": order.buyer_ip, "ship_name": a.name, "ship_street1": a.street1, "ship_street2": a.street2,
-        "ship_city": a.city, "ship_state": a.state, "ship_zip": a.zip, "ship_country": a.country, "ship_phone": a.phone,
-        "amount": order.amount, "buyer_message": order.buyer_message, "created_at": order.created_at,
-        "paid_at": order.paid_at, "source": source, "source_line": order.source_line, "digest": fingerprint,
-        "extra": dict(order.extra), "updated_at": utcnow(),
-    }  # fmt: skip
+        "id": order.id,
+        "channel": order.channel,
+        "status": order.status,
+        "buyer": order.buyer,
+        "buyer_ip": order.buyer_ip,
+        "ship_name": a.name,
+        "ship_street1": a.street1,
+        "ship_street2": a.street2,
+        "ship_city": a.city,
+        "ship_state": a.state,
+        "ship_zip": a.zip,
+        "ship_country": a.country,
+        "ship_phone": a.phone,
+        "amount": order.amount,
+        "buyer_message": order.buyer_message,
+        "created_at": order.created_at,
+        "paid_at": order.paid_at,
+        "source": source,
+        "source_line": order.source_line,
+        "digest": fingerprint,
+        "extra": dict(order.extra),
+        "updated_at": utcnow(),
+    }
     if live_session is not None:
         values["session_id"] = live_session
     return values
@@ -69,14 +103,24 @@ def _order_values(order: ImportedOrder, source: str, live_session: int | None, f
 
 def _line_rows(order: ImportedOrder) -> list[dict[str, object]]:
     return [
-        {"order_id": order.id, "sku": ln.sku, "name": ln.name, "quantity": ln.quantity,
-         "unit_price": ln.unit_price, "unit_weight_oz": ln.unit_weight_oz}
+        {
+            "order_id": order.id,
+            "sku": ln.sku,
+            "name": ln.name,
+            "quantity": ln.quantity,
+            "unit_price": ln.unit_price,
+            "unit_weight_oz": ln.unit_weight_oz,
+        }
         for ln in order.lines
-    ]  # fmt: skip
+    ]
 
 
 def upsert_orders(
-    session: Session, orders: Sequence[ImportedOrder], source: str, actor: str, live_session: str | None = None
+    session: Session,
+    orders: Sequence[ImportedOrder],
+    source: str,
+    actor: str,
+    live_session: str | None = None,
 ) -> UpsertCounts:
     """Store orders in the caller's transaction; an order already claimed by a batch is never changed."""
     counts = UpsertCounts()

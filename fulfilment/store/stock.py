@@ -26,8 +26,9 @@ def _insert_reservation(session: Session, order_id: str, warehouse: str, sku: st
         dialect.insert(Reservation)
         .values(order_id=order_id, warehouse_code=warehouse, sku=sku, quantity=quantity, status="reserved")
         .on_conflict_do_nothing(index_elements=["order_id", "warehouse_code", "sku"])
+        .returning(Reservation.id)
     )
-    return session.execute(stmt).rowcount == 1  # type: ignore[attr-defined]
+    return session.execute(stmt).first() is not None
 
 
 def _take(session: Session, warehouse: str, sku: str, quantity: int) -> bool:
@@ -66,7 +67,11 @@ def _undo(session: Session, order_id: str, warehouse: str, taken: list[tuple[str
             )
         session.execute(
             Reservation.__table__.delete().where(
-                and_(Reservation.order_id == order_id, Reservation.warehouse_code == warehouse, Reservation.sku == sku)
+                and_(
+                    Reservation.order_id == order_id,
+                    Reservation.warehouse_code == warehouse,
+                    Reservation.sku == sku,
+                )
             )
         )
 
@@ -88,9 +93,7 @@ def deduct(session: Session, order_ids: list[str]) -> None:
             .values(on_hand=Stock.on_hand - quantity, reserved=Stock.reserved - quantity)
         )
     if rows:
-        session.execute(
-            update(Reservation).where(Reservation.id.in_([r[0] for r in rows])).values(status="deducted")
-        )
+        session.execute(update(Reservation).where(Reservation.id.in_([r[0] for r in rows])).values(status="deducted"))
 
 
 def release(session: Session, order_ids: list[str]) -> None:
@@ -107,6 +110,4 @@ def release(session: Session, order_ids: list[str]) -> None:
             .values(reserved=Stock.reserved - quantity)
         )
     if rows:
-        session.execute(
-            update(Reservation).where(Reservation.id.in_([r[0] for r in rows])).values(status="released")
-        )
+        session.execute(update(Reservation).where(Reservation.id.in_([r[0] for r in rows])).values(status="released"))

@@ -10,7 +10,14 @@ def test_demand_adds_lines_of_one_sku() -> None:
 
 
 def test_first_warehouse_that_has_everything_wins_in_rank_order() -> None:
-    stock = {("WH-EAST", "A"): 5, ("WH-EAST", "B"): 0, ("WH-CENTRAL", "A"): 1, ("WH-CENTRAL", "B"): 1, ("WH-WEST", "A"): 9, ("WH-WEST", "B"): 9}
+    stock = {
+        ("WH-EAST", "A"): 5,
+        ("WH-EAST", "B"): 0,
+        ("WH-CENTRAL", "A"): 1,
+        ("WH-CENTRAL", "B"): 1,
+        ("WH-WEST", "A"): 9,
+        ("WH-WEST", "B"): 9,
+    }
     assert candidates({"A": 1, "B": 1}, RANKED, stock) == ["WH-CENTRAL", "WH-WEST"]
     assert candidates({"A": 2, "B": 1}, RANKED, stock) == ["WH-WEST"]
 

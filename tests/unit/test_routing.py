@@ -21,7 +21,11 @@ def route(parcel: Parcel, dest: Destination = HOME, on: date = ON, ships_with: f
 
 def test_light_parcel_goes_usps_ground_advantage() -> None:
     decision = route(Parcel(7.2, 10, 8, 1))
-    assert (decision.carrier, decision.service, decision.rule_id) == ("usps", "usps_ground_advantage", "light-usps")
+    assert (decision.carrier, decision.service, decision.rule_id) == (
+        "usps",
+        "usps_ground_advantage",
+        "light-usps",
+    )
 
 
 def test_weight_band_edges() -> None:

@@ -33,7 +33,9 @@ def test_shipped_rules_are_valid() -> None:
 
 
 def test_unknown_carrier_is_named_with_line(tmp_path: Path) -> None:
-    text = sample("carriers.yaml").replace("ship: {carrier: ups, service: ups_ground}", "ship: {carrier: dhl, service: x}")
+    text = sample("carriers.yaml").replace(
+        "ship: {carrier: ups, service: ups_ground}", "ship: {carrier: dhl, service: x}"
+    )
     line = next(i for i, t in enumerate(text.splitlines(), 1) if "carrier: dhl" in t)
     [error] = errors_for(tmp_path, carriers=text)
     assert f"carriers.yaml:{line}:" in error and "unknown carrier 'dhl'" in error and "known: usps, ups, fedex" in error

@@ -1,0 +1,117 @@
+"""The `fulfil` command end to end, as a user runs it: separate processes, real files, exit codes."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from pypdf import PdfReader
+
+from tests.barcodes import code128_texts
+from tests.conftest import FIXTURES, ROOT, fulfil_env
+
+FULFIL = [sys.executable, "-m", "fulfilment"]
+
+
+def fulfil(
+    env: dict[str, str], *args: str, cwd: Path | None = None, timeout: float = 600
+) -> subprocess.CompletedProcess[str]:
+    """Run `fulfil ARGS` in a child process with exactly the given FULFILMENT_* settings."""
+    base = {k: v for k, v in os.environ.items() if not k.startswith("FULFILMENT_")}
+    return subprocess.run(
+        [*FULFIL, *args],
+        env={**base, **env},
+        cwd=cwd or ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+@pytest.fixture
+def env(tmp_path: Path, sqlite_url: str) -> dict[str, str]:
+    return fulfil_env(tmp_path, sqlite_url)
+
+
+def test_demo_on_a_fresh_folder_prints_summary_and_writes_documents(tmp_path: Path) -> None:
+    project = tmp_path / "clone"
+    shutil.copytree(ROOT / "rules", project / "rules")
+    result = fulfil({}, "demo", "--orders", "120", "--seed", "3", cwd=project)
+    assert result.returncode == 0, result.stderr
+    assert "labelled" in result.stdout and "labels_pdf" in result.stdout
+    assert (project / "var" / "fulfilment.db").exists()
+    [labels] = list((project / "var" / "out").glob("*/labels.pdf"))
+    assert len(PdfReader(labels).pages) > 80
+    assert (labels.parent / "pick-list.pdf").exists() and (labels.parent / "tracking-upload.xlsx").exists()
+
+
+def test_demo_json_is_one_object_and_barcodes_match_upload(env: dict[str, str]) -> None:
+    result = fulfil(env, "demo", "--orders", "80", "--seed", "9", "--json")
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert set(summary) == {"batch_id", "status", "counts", "outputs", "elapsed_s"}
+    assert set(summary["counts"]) == {"orders", "labelled", "held", "backordered", "failed"}
+    csv_rows = Path(summary["outputs"]["tracking_csv"]).read_text().splitlines()[1:]
+    tracking = {line.split(",")[1] for line in csv_rows}
+    decoded = {texts[0] for texts in code128_texts(Path(summary["outputs"]["labels_pdf"]))}
+    assert decoded == tracking and len(tracking) == summary["counts"]["labelled"]
+
+    shown = fulfil(env, "batch", "show", summary["batch_id"], "--json")
+    assert shown.returncode == 0 and json.loads(shown.stdout)["counts"] == summary["counts"]
+
+
+def test_sample_export_imports_once(env: dict[str, str]) -> None:
+    first = fulfil(env, "import", "tiktok", str(FIXTURES / "tiktok-export-sample.csv"), "--json")
+    assert first.returncode == 0, first.stderr
+    report = json.loads(first.stdout)
+    assert (report["orders"], report["created"], report["rejected_rows"]) == (2, 2, [])
+    again = json.loads(fulfil(env, "import", "tiktok", str(FIXTURES / "tiktok-export-sample.csv"), "--json").stdout)
+    assert (again["created"], again["updated"], again["unchanged"]) == (0, 0, 2)
+
+
+def test_broken_rows_are_named_and_good_rows_import(env: dict[str, str], tmp_path: Path) -> None:
+    text = (FIXTURES / "tiktok-export-sample.csv").read_text(encoding="utf-8-sig")
+    broken = tmp_path / "broken.csv"
+    # the second order's only row gets a quantity of "two": that order is rejected, the first imports
+    broken.write_text("\ufeff" + text.replace(",1,0,0,0,0,0,0,0,0,0,0,0,,0,0,0,", ",two,0,0,0,0,0,0,0,0,0,0,0,,0,0,0,"))
+    result = fulfil(env, "import", "tiktok", str(broken))
+    assert result.returncode == 2
+    assert "line 12" in result.stderr and "Quantity" in result.stderr
+    assert "1 orders read — 1 new" in result.stdout
+
+
+def test_a_file_that_is_not_an_export_writes_nothing(env: dict[str, str], tmp_path: Path) -> None:
+    other = tmp_path / "catalog.csv"
+    other.write_text("sku,weight_oz,length_in,width_in,height_in\nA,1,1,1,1\n")
+    result = fulfil(env, "import", "tiktok", str(other))
+    assert result.returncode == 1 and "nothing imported" in result.stderr
+    show = fulfil(env, "batch", "run", "--json")
+    assert json.loads(show.stdout)["counts"]["orders"] == 0
+
+
+def test_catalog_and_stock_rows_are_validated(env: dict[str, str], tmp_path: Path) -> None:
+    catalog = tmp_path / "catalog.csv"
+    catalog.write_text("sku,weight_oz,length_in,width_in,height_in\nA,12,10,8,2\nB,heavy,1,1,1\n")
+    result = fulfil(env, "catalog", "import", str(catalog))
+    assert result.returncode == 2 and "line 3" in result.stderr and "weight_oz" in result.stderr
+    assert "1 rows applied" in result.stdout
+    stock = tmp_path / "stock.csv"
+    stock.write_text("warehouse,sku,on_hand\nWH-EAST,A,5\nWH-MOON,A,5\nWH-WEST,A,-1\n")
+    result = fulfil(env, "stock", "import", str(stock))
+    assert result.returncode == 2 and "unknown warehouse 'WH-MOON'" in result.stderr and "line 4" in result.stderr
+
+
+def test_invalid_rules_stop_the_batch_with_the_message(env: dict[str, str], tmp_path: Path) -> None:
+    rules = tmp_path / "rules"
+    shutil.copytree(ROOT / "rules", rules)
+    (rules / "carriers.yaml").write_text(
+        (rules / "carriers.yaml").read_text().replace("service: ups_ground}", "service: ups_nope}")
+    )
+    result = fulfil({**env, "FULFILMENT_RULES_DIR": str(rules)}, "batch", "run")
+    assert result.returncode == 1
+    assert "carriers.yaml:" in result.stderr and "ups offers no service 'ups_nope'" in result.stderr

@@ -1,0 +1,70 @@
+"""PostgreSQL + Redis with two `fulfil worker` processes gives the same result as the embedded run."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from sqlalchemy import create_engine, text
+
+from tests.conftest import REDIS_URL, ROOT, fulfil_env
+from tests.e2e.test_cli import fulfil
+
+OUTCOME = text(
+    "SELECT id, status, warehouse_code, carrier, service, rule_id FROM orders WHERE batch_id IS NOT NULL ORDER BY id"
+)
+
+
+def outcomes(url: str) -> list[tuple]:
+    engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://"))
+    try:
+        with engine.connect() as conn:
+            return [tuple(row) for row in conn.execute(OUTCOME)]
+    finally:
+        engine.dispose()
+
+
+def start_worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    base = {k: v for k, v in os.environ.items() if not k.startswith("FULFILMENT_")}
+    return subprocess.Popen(
+        [sys.executable, "-m", "fulfilment", "worker", "--processes", "1", "--threads", "2"],
+        env={**base, **env},
+        cwd=ROOT,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+
+
+def test_two_workers_match_the_embedded_run(tmp_path: Path, pg_url: str, redis_namespace: str, sqlite_url: str) -> None:
+    embedded_env = fulfil_env(tmp_path / "embedded", sqlite_url)
+    embedded = fulfil(embedded_env, "demo", "--orders", "300", "--seed", "21", "--json")
+    assert embedded.returncode == 0, embedded.stderr
+    expected = json.loads(embedded.stdout)
+
+    env = fulfil_env(
+        tmp_path / "distributed",
+        pg_url,
+        FULFILMENT_REDIS_URL=REDIS_URL,
+        FULFILMENT_REDIS_NAMESPACE=redis_namespace,
+    )
+    assert fulfil(env, "db", "upgrade").returncode == 0
+    workers = [start_worker(env, tmp_path / f"worker-{i}.log") for i in range(2)]
+    try:
+        distributed = fulfil(env, "demo", "--orders", "300", "--seed", "21", "--json", timeout=600)
+    finally:
+        for worker in workers:
+            os.killpg(worker.pid, signal.SIGTERM)
+        for worker in workers:
+            worker.wait(timeout=60)
+    assert distributed.returncode == 0, distributed.stderr + "".join(
+        (tmp_path / f"worker-{i}.log").read_text() for i in range(2)
+    )
+    got = json.loads(distributed.stdout)
+    assert got["status"] == expected["status"]
+    assert got["counts"] == expected["counts"]
+    assert outcomes(pg_url) == outcomes(sqlite_url)

@@ -1,0 +1,116 @@
+"""The whole batch, in-process, on SQLite and on PostgreSQL: every order ends in one outcome, labels come out
+in picking order and decode to the tracking numbers of the upload file, stock is conserved."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pypdf import PdfReader
+from sqlalchemy import func, select
+
+from fulfilment import batches
+from fulfilment.channels.bulk_file import read_tracking_upload
+from fulfilment.config import load_settings
+from fulfilment.demo import prepare_demo
+from fulfilment.pipeline import context
+from fulfilment.runner import run_batch
+from fulfilment.store.models import AuditEntry, Chunk, Order, Reservation, Shipment, Stock
+from tests.barcodes import code128_texts
+from tests.conftest import fulfil_env
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def ctx(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    url = request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "pg_url")
+    monkeypatch.delenv("FULFILMENT_REDIS_URL", raising=False)
+    for key, value in fulfil_env(tmp_path, url).items():
+        monkeypatch.setenv(key, value)
+    return context(load_settings())
+
+
+def stock_totals(ctx) -> dict[tuple[str, str], tuple[int, int]]:
+    with ctx.session() as s:
+        return {(r.warehouse_code, r.sku): (r.on_hand, r.reserved) for r in s.scalars(select(Stock))}
+
+
+def test_batch_ships_every_order_once_in_picking_order(ctx) -> None:
+    session_name, _export, imported = prepare_demo(ctx, 160, seed=11)
+    assert imported["created"] > 150
+    before = stock_totals(ctx)
+    summary = run_batch(ctx, session_name, timeout_s=300)
+
+    counts = summary["counts"]
+    assert summary["status"] in ("completed", "completed_with_errors")
+    assert counts["orders"] == imported["created"] - _cancelled(ctx)
+    assert counts["labelled"] + counts["held"] + counts["backordered"] + counts["failed"] == counts["orders"]
+    assert counts["labelled"] > 100 and counts["held"] >= 1
+
+    pages = PdfReader(summary["outputs"]["labels_pdf"]).pages
+    assert len(pages) == counts["labelled"]
+    uploaded = read_tracking_upload(Path(summary["outputs"]["tracking_xlsx"]))
+    assert len(uploaded) == counts["labelled"]
+    by_tracking = {row.tracking_number: row for row in uploaded}
+    decoded = [texts[0] for texts in code128_texts(Path(summary["outputs"]["labels_pdf"]))]
+    assert sorted(decoded) == sorted(by_tracking)
+
+    with ctx.session() as s:
+        shipments = {sh.tracking_number: sh for sh in s.scalars(select(Shipment))}
+        order_of = {t: by_tracking[t].order_id for t in decoded}
+        ranks = {w.code: i for i, w in enumerate(ctx.rules.warehouses)}
+        keys = []
+        for tracking in decoded:
+            order = s.get(Order, order_of[tracking])
+            assert order.status == "labelled" and shipments[tracking].warehouse_code == order.warehouse_code
+            keys.append((ranks[order.warehouse_code], tuple(sorted({ln.sku for ln in order.lines})), order.id))
+        assert keys == sorted(keys), "labels are not in picking order"
+        assert s.scalar(select(func.count()).select_from(Reservation).where(Reservation.status == "reserved")) == 0
+        unaudited = s.scalar(
+            select(func.count())
+            .select_from(Order)
+            .where(Order.batch_id == summary["batch_id"])
+            .where(
+                ~select(AuditEntry.id)
+                .where(AuditEntry.entity_id == Order.id, AuditEntry.to_status == Order.status)
+                .exists()
+            )
+        )
+        assert unaudited == 0, "every order's current state has an audit entry"
+
+    after = stock_totals(ctx)
+    shipped: dict[tuple[str, str], int] = {}
+    with ctx.session() as s:
+        for order in s.scalars(select(Order).where(Order.status == "labelled")):
+            for line in order.lines:
+                key = (order.warehouse_code, line.sku)
+                shipped[key] = shipped.get(key, 0) + line.quantity
+    for key, (on_hand, reserved) in after.items():
+        assert reserved == 0
+        assert on_hand == before[key][0] - shipped.get(key, 0), key
+
+
+def _cancelled(ctx) -> int:
+    with ctx.session() as s:
+        return s.scalar(select(func.count()).select_from(Order).where(Order.status == "cancelled")) or 0
+
+
+def test_each_stage_is_safe_to_run_twice(ctx) -> None:
+    session_name, _export, _ = prepare_demo(ctx, 60, seed=5)
+    batch_id, first = batches.start_batch(ctx, session_name)
+    chunk_id = first[0].target
+    assert len(first) == 2
+    for stage in ("screen", "allocate", "route"):
+        assert batches.run_chunk_stage(ctx, chunk_id, stage), f"{stage} sent no next step"
+        assert batches.run_chunk_stage(ctx, chunk_id, stage) == [], f"{stage} ran twice"
+    assert batches.run_chunk_stage(ctx, chunk_id, "label") == [], "fan-in fired with a chunk still open"
+    assert batches.run_chunk_stage(ctx, chunk_id, "label") == []
+    with ctx.session() as s:
+        labelled = s.scalar(select(func.count()).select_from(Shipment).where(Shipment.batch_id == batch_id))
+        stages = set(s.scalars(select(Chunk.stage).where(Chunk.batch_id == batch_id)))
+    assert labelled > 0 and stages == {"done", "screen"}
+
+
+def test_nothing_pending_gives_an_empty_completed_batch(ctx) -> None:
+    summary = run_batch(ctx, None, timeout_s=60)
+    assert summary["status"] == "completed"
+    assert summary["counts"]["orders"] == 0
