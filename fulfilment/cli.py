@@ -278,3 +278,17 @@ def demo(
         print(json.dumps(summary))
     else:
         print_summary(summary)
+
+
+def register_commands(root: typer.Typer) -> None:
+    """Add the command groups of every module in fulfilment.commands (each defines `register(app)`)."""
+    import importlib
+    import pkgutil
+
+    from fulfilment import commands
+
+    for module in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
+        importlib.import_module(f"fulfilment.commands.{module.name}").register(root)
+
+
+register_commands(app)
