@@ -1,0 +1,245 @@
+"""The whole batch, end to end, against the floor: rendering the same labels into one canvas per chunk and
+merging them, with no database or broker.
+
+Modes: the embedded default (SQLite, in-process broker) and PostgreSQL + Redis with 1 and 2 `fulfil worker`
+processes. Each mode imports the same TikTok export into a fresh database and runs `fulfil batch run`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import ExitStack
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import create_engine, text
+
+from fulfilment.bench.measure import descendants, fresh_postgres, peak_rss_mb, timed
+from fulfilment.domain.shipments import LabelSpec
+from fulfilment.domain.tracking import local_tracking_number
+from fulfilment.ingest.tiktok_writer import write_tiktok_export
+from fulfilment.labels.local import labels_pdf_bytes
+from fulfilment.labels.merge import merge_pages
+from fulfilment.rules import load_rules
+from fulfilment.simulate import SAMPLE_CATALOG, catalog_csv, simulate_session
+
+ROOT = Path(__file__).resolve().parents[2]
+CHUNK = 250
+REDIS_URL = os.environ.get("FULFILMENT_BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
+STAGE_OF = {
+    "screened": "screen",
+    "held": "screen",
+    "allocated": "allocate",
+    "backordered": "allocate",
+    "routed": "route",
+    "labelled": "label",
+}
+
+
+def floor_s(orders: list, work: Path) -> float:
+    """Seconds to draw every order's label (one canvas per chunk) and merge them into one PDF."""
+    warehouse = load_rules(ROOT / "rules").warehouses[0]
+    specs = [
+        LabelSpec(
+            shipment_id=i,
+            order_ids=(o.id,),
+            warehouse=warehouse.code,
+            ship_from=warehouse.address,
+            ship_to=o.ship_to,
+            carrier="usps",
+            service="usps_ground_advantage",
+            service_name="USPS Ground Advantage",
+            tracking_number=local_tracking_number("usps", i + 1),
+            weight_oz=8.0,
+            items=tuple((ln.sku, ln.quantity) for ln in o.lines),
+        )
+        for i, o in enumerate(orders)
+    ]
+
+    def render_and_merge() -> None:
+        pages = []
+        for start in range(0, len(specs), CHUNK):
+            path = work / f"floor-{start}.pdf"
+            path.write_bytes(labels_pdf_bytes(specs[start : start + CHUNK]))
+            pages.extend((path, i) for i in range(len(specs[start : start + CHUNK])))
+        merge_pages(pages, work / "floor.pdf")
+
+    return timed(render_and_merge)[1]
+
+
+def _fulfil(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run([sys.executable, "-m", "fulfilment", *args], env=env, capture_output=True, text=True)
+    if result.returncode not in (0, 2):
+        raise RuntimeError(f"fulfil {' '.join(args)} failed: {result.stderr[-2000:]}")
+    return result
+
+
+def _stage_spans(database_url: str, batch_id: str) -> dict[str, float]:
+    """Seconds from the batch's start to the last order leaving each stage (from the audit trail)."""
+    url = database_url.replace("postgresql://", "postgresql+psycopg://")
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            start = conn.execute(text("SELECT created_at FROM batches WHERE id = :b"), {"b": batch_id}).scalar_one()
+            rows = conn.execute(
+                text(
+                    "SELECT a.to_status, MAX(a.at) FROM audit a JOIN orders o ON o.id = a.entity_id "
+                    "WHERE a.entity = 'order' AND o.batch_id = :b GROUP BY a.to_status"
+                ),
+                {"b": batch_id},
+            ).all()
+            batch_rows = conn.execute(
+                text(
+                    "SELECT to_status, MAX(at) FROM audit WHERE entity = 'batch' AND entity_id = :b GROUP BY to_status"
+                ),
+                {"b": batch_id},
+            ).all()
+    finally:
+        engine.dispose()
+
+    def seconds(at: Any) -> float:
+        at = at if isinstance(at, datetime) else datetime.fromisoformat(str(at))
+        begin = start if isinstance(start, datetime) else datetime.fromisoformat(str(start))
+        return round((at.replace(tzinfo=None) - begin.replace(tzinfo=None)).total_seconds(), 2)
+
+    spans: dict[str, float] = {}
+    for status, at in rows:
+        stage = STAGE_OF.get(status)
+        if stage:
+            spans[stage] = max(spans.get(stage, 0.0), seconds(at))
+    for status, at in batch_rows:
+        if status in ("pushing", "completed", "completed_with_errors"):
+            spans["documents" if status == "pushing" else "push"] = seconds(at)
+    return spans
+
+
+def run_mode(mode: str, workers: int, export: Path, work: Path) -> dict[str, Any]:
+    """Import the export into a fresh database and run one batch; returns timings and peak memory."""
+    with ExitStack() as stack:
+        if mode == "embedded":
+            url = f"sqlite:///{work / f'{mode}.db'}"
+        else:
+            url = stack.enter_context(fresh_postgres())
+        env = {k: v for k, v in os.environ.items() if not k.startswith("FULFILMENT_")}
+        env |= {
+            "FULFILMENT_DATABASE_URL": url,
+            "FULFILMENT_RULES_DIR": str(ROOT / "rules"),
+            "FULFILMENT_OUTPUT_DIR": str(work / f"out-{mode}-{workers}"),
+        }
+        if mode != "embedded":
+            env |= {"FULFILMENT_REDIS_URL": REDIS_URL, "FULFILMENT_REDIS_NAMESPACE": f"bench-{secrets.token_hex(3)}"}
+        catalog = work / "catalog.csv"
+        catalog.write_text(catalog_csv())
+        _fulfil(env, "catalog", "import", str(catalog))
+        stock = work / "stock.csv"
+        stock.write_text(
+            "warehouse,sku,on_hand\n"
+            + "".join(f"{w},{c.sku},1000000\n" for w in ("WH-EAST", "WH-CENTRAL", "WH-WEST") for c in SAMPLE_CATALOG)
+        )
+        _fulfil(env, "stock", "import", str(stock))
+        _, import_s = timed(lambda: _fulfil(env, "import", "tiktok", str(export), "--json"))
+        procs = []
+        if mode != "embedded":
+            for _ in range(workers):
+                procs.append(
+                    subprocess.Popen(
+                        [sys.executable, "-m", "fulfilment", "worker", "--processes", "1", "--threads", "2"],
+                        env=env,
+                        stdout=subprocess.DEVNULL,
+                        stderr=subprocess.DEVNULL,
+                        start_new_session=True,
+                    )
+                )
+            time.sleep(3)
+        try:
+            batch = subprocess.Popen(
+                [sys.executable, "-m", "fulfilment", "batch", "run", "--json"],
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            started = time.perf_counter()
+            peak_workers: dict[int, float] = {}
+            peak_runner = 0.0
+            while batch.poll() is None:
+                peak_runner = max(peak_runner, peak_rss_mb(batch.pid))
+                for proc in procs:
+                    for pid in [proc.pid, *descendants(proc.pid)]:
+                        peak_workers[pid] = max(peak_workers.get(pid, 0.0), peak_rss_mb(pid))
+                time.sleep(0.2)
+            elapsed = time.perf_counter() - started
+            out, err = batch.communicate()
+            if batch.returncode != 0:
+                raise RuntimeError(f"batch run failed: {err[-2000:]}")
+        finally:
+            for proc in procs:
+                os.killpg(proc.pid, signal.SIGTERM)
+            for proc in procs:
+                proc.wait(timeout=60)
+        summary = json.loads(out)
+        return {
+            "mode": mode,
+            "workers": workers,
+            "import_s": round(import_s, 2),
+            "batch_s": round(elapsed, 2),
+            "batch_internal_s": summary["elapsed_s"],
+            "counts": summary["counts"],
+            "stages_s": _stage_spans(url, summary["batch_id"]),
+            "peak_rss_mb": {
+                "runner": round(peak_runner, 1),
+                "workers": sorted((round(v, 1) for v in peak_workers.values()), reverse=True),
+            },
+        }
+
+
+def run(n: int = 10_000, modes: tuple[str, ...] = ("embedded", "pg1", "pg2")) -> dict[str, Any]:
+    """Measure the floor and every mode on one simulated live session of `n` orders."""
+    work = Path(tempfile.mkdtemp(prefix="fulfil-bench-"))
+    orders = simulate_session(
+        n, seed=1, start=datetime.now(UTC) - timedelta(hours=3), bad_address_rate=0.0, cancel_rate=0.0
+    )
+    export = work / "export.csv"
+    write_tiktok_export(export, orders, ZoneInfo("America/Los_Angeles"))
+    floor = floor_s(orders, work)
+    results: dict[str, Any] = {
+        "n": n,
+        "floor_s": round(floor, 2),
+        "floor_orders_per_s": round(n / floor, 1),
+        "runs": [],
+    }
+    for mode in modes:
+        kind, workers = ("embedded", 0) if mode == "embedded" else ("postgresql", int(mode[2:]))
+        measured = run_mode(kind, workers, export, work)
+        measured["orders_per_s"] = round(n / measured["batch_s"], 1)
+        measured["ratio_to_floor"] = round(measured["batch_s"] / floor, 2)
+        results["runs"].append(measured)
+    return results
+
+
+def markdown(results: dict[str, Any]) -> str:
+    """A short table of the results."""
+    lines = [
+        f"### Batch end to end, {results['n']} orders (floor {results['floor_s']} s = "
+        f"{results['floor_orders_per_s']} labels/s)",
+        "",
+        "| mode | workers | import s | batch s | orders/s | ÷ floor | labelled | stages (s from start) | peak RSS MiB |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in results["runs"]:
+        stages = ", ".join(f"{k} {v}" for k, v in r["stages_s"].items())
+        rss = f"runner {r['peak_rss_mb']['runner']}, workers {r['peak_rss_mb']['workers']}"
+        lines.append(
+            f"| {r['mode']} | {r['workers']} | {r['import_s']} | {r['batch_s']} | {r['orders_per_s']} | "
+            f"{r['ratio_to_floor']} | {r['counts']['labelled']} | {stages} | {rss} |"
+        )
+    return "\n".join(lines)
