@@ -125,10 +125,7 @@ def _stage_spans(database_url: str, batch_id: str) -> dict[str, float]:
 def run_mode(mode: str, workers: int, export: Path, work: Path) -> dict[str, Any]:
     """Import the export into a fresh database and run one batch; returns timings and peak memory."""
     with ExitStack() as stack:
-        if mode == "embedded":
-            url = f"sqlite:///{work / f'{mode}.db'}"
-        else:
-            url = stack.enter_context(fresh_postgres())
+        url = f"sqlite:///{work / 'embedded.db'}" if mode == "embedded" else stack.enter_context(fresh_postgres())
         env = {k: v for k, v in os.environ.items() if not k.startswith("FULFILMENT_")}
         env |= {
             "FULFILMENT_DATABASE_URL": url,
@@ -232,7 +229,7 @@ def markdown(results: dict[str, Any]) -> str:
         f"### Batch end to end, {results['n']} orders (floor {results['floor_s']} s = "
         f"{results['floor_orders_per_s']} labels/s)",
         "",
-        "| mode | workers | import s | batch s | orders/s | ÷ floor | labelled | stages (s from start) | peak RSS MiB |",
+        "| mode | workers | import s | batch s | orders/s | ÷ floor | labelled | stages (s from start) | peak MiB |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results["runs"]:
