@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from fulfilment.store.models import AuditEntry, utcnow
@@ -31,4 +30,4 @@ def record(
         for eid, old, new, why in changes
     ]
     if rows:
-        session.execute(insert(AuditEntry), rows)
+        session.execute(AuditEntry.__table__.insert(), rows)

@@ -7,7 +7,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from fulfilment.domain.orders import ImportedOrder
@@ -151,7 +151,7 @@ def upsert_orders(
                 changes.append((order.id, existing.status, order.status, f"updated from {source}"))
                 counts.updated += 1
         if new_orders:
-            session.execute(insert(Order), new_orders)
+            session.execute(Order.__table__.insert(), new_orders)
         if changed:
             session.execute(delete(OrderLineRow).where(OrderLineRow.order_id.in_([o.id for o, _ in changed])))
             for order, fingerprint in changed:
@@ -162,6 +162,6 @@ def upsert_orders(
                 )
                 new_lines.extend(_line_rows(order))
         if new_lines:
-            session.execute(insert(OrderLineRow), new_lines)
+            session.execute(OrderLineRow.__table__.insert(), new_lines)
         audit.record(session, "order", changes, actor)
     return counts
