@@ -110,7 +110,7 @@ def run_chunk_stage(ctx: Context, chunk_id: int, stage: str) -> list[Next]:
         chunk = claim_chunk(session, chunk_id, stage)
         if chunk is None:
             return []
-        if stage == "allocate" and _allocation_turn(session, chunk.batch_id) != chunk.id:
+        if stage == "allocate" and allocation_turn(session, chunk.batch_id) != chunk.id:
             return []
         CHUNK_STAGE_RUNNERS[stage](ctx, session, chunk_id)
         following = next_chunk_stage(stage)
@@ -120,13 +120,13 @@ def run_chunk_stage(ctx: Context, chunk_id: int, stage: str) -> list[Next]:
         messages = [] if following == "allocate" else [Next(following, chunk_id)]
         if following == "allocate" or stage == "allocate":
             locked_batch(session, chunk.batch_id)
-            turn = _allocation_turn(session, chunk.batch_id)
+            turn = allocation_turn(session, chunk.batch_id)
             if turn is not None:
                 messages.append(Next("allocate", turn))
         return messages
 
 
-def _allocation_turn(session: Session, batch_id: str) -> int | None:
+def allocation_turn(session: Session, batch_id: str) -> int | None:
     """The chunk whose turn it is to allocate: the first (by seq) not yet past allocation, if screened."""
     first = session.execute(
         select(Chunk.id, Chunk.stage)
@@ -163,7 +163,7 @@ def give_up_chunk(ctx: Context, chunk_id: int, stage: str, error: str) -> list[N
         stock.release(session, [o for o, _ in stuck])
         set_chunk_stage(session, chunk, "done")
         locked_batch(session, chunk.batch_id)
-        turn = _allocation_turn(session, chunk.batch_id)
+        turn = allocation_turn(session, chunk.batch_id)
         return ([Next("allocate", turn)] if turn is not None else []) + _fan_in(session, chunk.batch_id)
 
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -17,6 +18,9 @@ from sqlalchemy.exc import OperationalError
 from fulfilment.config import Settings, SettingsError, load_settings
 from fulfilment.domain.orders import NotAnExportError, RowError
 from fulfilment.yamlfile import ConfigInvalid
+
+if TYPE_CHECKING:
+    from fulfilment.runner import Progress as BatchProgress
 
 app = typer.Typer(help="Batch order fulfilment for TikTok Shop live sessions.", no_args_is_help=True)
 db_app = typer.Typer(help="The database schema.", no_args_is_help=True)
@@ -190,19 +194,32 @@ def print_summary(summary: dict[str, Any]) -> None:
     out.print(f"  elapsed        {summary['elapsed_s']:.1f} s", highlight=False)
 
 
+def _with_progress(as_json: bool, run: Callable[[BatchProgress | None], dict[str, Any]]) -> dict[str, Any]:
+    """Run a batch with a progress bar on a terminal (none in --json mode); Ctrl-C says how to resume."""
+    from fulfilment.runner import last_batch
+
+    try:
+        if as_json or not sys.stderr.isatty():
+            return run(None)
+        columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+        with Progress(*columns, console=err, transient=True) as bar:
+            task = bar.add_task("batch", total=None)
+
+            def update(done: int, total: int, status: str) -> None:
+                bar.update(task, completed=done, total=total or None, description=status)
+
+            return run(update)
+    except KeyboardInterrupt:
+        batch_id = last_batch()
+        hint = f": `fulfil batch resume {batch_id}` finishes it" if batch_id else ""
+        err.print(f"interrupted; the batch is left as it is{hint}", highlight=False)
+        raise typer.Exit(130) from None
+
+
 def _run_with_progress(ctx: Any, session: str | None, as_json: bool, timeout: float | None) -> dict[str, Any]:
     from fulfilment.runner import run_batch
 
-    if as_json or not sys.stderr.isatty():
-        return run_batch(ctx, session, timeout_s=timeout)
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=err, transient=True) as bar:
-        task = bar.add_task("batch", total=None)
-
-        def update(done: int, total: int, status: str) -> None:
-            bar.update(task, completed=done, total=total or None, description=status)
-
-        return run_batch(ctx, session, progress=update, timeout_s=timeout)
+    return _with_progress(as_json, lambda progress: run_batch(ctx, session, progress=progress, timeout_s=timeout))
 
 
 @batch_app.command("run")
@@ -235,6 +252,50 @@ def batch_show(
         print(json.dumps(summary))
     else:
         print_summary(summary)
+
+
+@batch_app.command("resume")
+def batch_resume(
+    batch_id: Annotated[str, typer.Argument(help="A batch that was interrupted or whose workers died.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print exactly one JSON object on stdout.")] = False,
+    timeout: Annotated[float | None, typer.Option(help="Stop waiting after this many seconds.")] = None,
+) -> None:
+    """Send every unfinished step of a batch again and run it to the end (safe to repeat)."""
+    from fulfilment.batches import summary as batch_summary
+    from fulfilment.runner import resume_batch
+
+    ctx = _context()
+    if batch_summary(ctx, batch_id) is None:
+        raise fail(f"no batch {batch_id!r}")
+    summary = _with_progress(as_json, lambda progress: resume_batch(ctx, batch_id, progress, timeout))
+    if as_json:
+        print(json.dumps(summary))
+    else:
+        print_summary(summary)
+
+
+@app.command("sweeper")
+def sweeper(
+    every: Annotated[float, typer.Option(help="Seconds between sweeps.")] = 60.0,
+    once: Annotated[bool, typer.Option(help="Sweep once and exit (for cron).")] = False,
+) -> None:
+    """Re-send batch steps stuck for more than two minutes (a worker died, a message was lost)."""
+    import time
+
+    from fulfilment.sweeper import sweep
+    from fulfilment.worker import dispatch
+
+    ctx = _context()
+    if not ctx.settings.distributed:
+        raise fail("FULFILMENT_REDIS_URL is not set: the embedded default sweeps inside `fulfil batch run`")
+    while True:
+        steps = sweep(ctx)
+        dispatch(steps)
+        if steps:
+            out.print(f"re-sent {len(steps)} stalled step(s)", highlight=False)
+        if once:
+            return
+        time.sleep(every)
 
 
 @app.command("worker")

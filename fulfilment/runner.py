@@ -6,6 +6,7 @@ import atexit
 import threading
 import time
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import dramatiq
@@ -14,6 +15,7 @@ from sqlalchemy import func, select
 from fulfilment import batches
 from fulfilment.pipeline import Context
 from fulfilment.store.models import Batch, Order
+from fulfilment.sweeper import sweep
 
 Progress = Callable[[int, int, str], None]
 """Called with (orders finished, orders in the batch, batch status) while a batch runs."""
@@ -49,18 +51,53 @@ def progress_of(ctx: Context, batch_id: str) -> tuple[int, int, str]:
         return total - (in_flight or 0), total, status
 
 
+SWEEP_EVERY_S = 30.0
+"""How often a waiting `batch run` re-sends the batch's steps that have stalled (see fulfilment.sweeper)."""
+
+
 def wait_for(
     ctx: Context, batch_id: str, progress: Progress | None, timeout_s: float | None, poll_s: float = 0.2
 ) -> str:
-    """Poll the database until the batch ends (or the timeout passes); returns its last status."""
+    """Poll the database until the batch ends (or the timeout passes), re-sending stalled steps now and then;
+    returns the batch's last status."""
+    from fulfilment.worker import dispatch
+
     deadline = None if timeout_s is None else time.monotonic() + timeout_s
+    next_sweep = time.monotonic() + SWEEP_EVERY_S
     while True:
         done, total, status = progress_of(ctx, batch_id)
         if progress:
             progress(done, total, status)
         if status in batches.TERMINAL or (deadline is not None and time.monotonic() > deadline):
             return status
+        if time.monotonic() > next_sweep:
+            dispatch(sweep(ctx, batch_id=batch_id))
+            next_sweep = time.monotonic() + SWEEP_EVERY_S
         time.sleep(poll_s)
+
+
+def _drive(
+    ctx: Context, batch_id: str, steps: list[batches.Next], progress: Progress | None, timeout_s: float | None
+) -> dict[str, Any]:
+    """Send the steps (to the in-process worker on the embedded default), wait for the end, summarise."""
+    from fulfilment.worker import dispatch
+
+    _last_batch.append(batch_id)
+    if not ctx.settings.distributed:
+        embedded_worker()
+    dispatch(steps)
+    wait_for(ctx, batch_id, progress, timeout_s)
+    summary = batches.summary(ctx, batch_id)
+    assert summary is not None
+    return summary
+
+
+_last_batch: list[str] = []
+
+
+def last_batch() -> str | None:
+    """The id of the batch this process started or resumed last (to tell a user how to resume it)."""
+    return _last_batch[-1] if _last_batch else None
 
 
 def run_batch(
@@ -71,13 +108,12 @@ def run_batch(
     trigger: str = "staff",
 ) -> dict[str, Any]:
     """Claim pending orders into a batch, run every stage and return the batch summary."""
-    from fulfilment.worker import dispatch
-
     batch_id, first = batches.start_batch(ctx, session_name, trigger=trigger)
-    if not ctx.settings.distributed:
-        embedded_worker()
-    dispatch(first)
-    wait_for(ctx, batch_id, progress, timeout_s)
-    summary = batches.summary(ctx, batch_id)
-    assert summary is not None
-    return summary
+    return _drive(ctx, batch_id, first, progress, timeout_s)
+
+
+def resume_batch(
+    ctx: Context, batch_id: str, progress: Progress | None = None, timeout_s: float | None = None
+) -> dict[str, Any]:
+    """Send every unfinished step of an interrupted batch again and run it to the end."""
+    return _drive(ctx, batch_id, sweep(ctx, timedelta(0), batch_id), progress, timeout_s)
