@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -13,6 +14,9 @@ from sqlalchemy.orm import Session
 from fulfilment.config import Settings, load_settings
 from fulfilment.rules import Rules, load_rules
 from fulfilment.store.db import engine_for, session_scope
+
+SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+"""Names allowed for folders under the output directory."""
 
 CHUNK_STAGES = ("screen", "allocate", "route", "label")
 """The stages a chunk moves through, in order; after the last a chunk is ``done``."""
@@ -33,9 +37,12 @@ class Context:
         with session_scope(self.settings.database_url) as session:
             yield session
 
-    def batch_dir(self, batch_id: str) -> Path:
-        """The folder a batch's documents are written to (created on demand)."""
-        path = self.settings.output_dir / batch_id
+    def batch_dir(self, name: str) -> Path:
+        """The folder a batch's documents are written to (created on demand); a name that would leave the
+        output folder (a path separator, `..`) is refused."""
+        if not SAFE_NAME.fullmatch(name) or name in {".", ".."}:
+            raise ValueError(f"{name!r} cannot name a folder under {self.settings.output_dir}")
+        path = self.settings.output_dir / name
         path.mkdir(parents=True, exist_ok=True)
         return path
 

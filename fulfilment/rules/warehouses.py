@@ -7,7 +7,7 @@ from pathlib import Path
 
 from fulfilment.domain.orders import Address
 from fulfilment.domain.routing import Carrier
-from fulfilment.rules.checker import Checker, load_address
+from fulfilment.rules.checker import Checker, kind, load_address
 from fulfilment.yamlfile import ConfigInvalid, load_yaml
 
 
@@ -55,7 +55,9 @@ def load_warehouses(path: Path, carriers: dict[str, Carrier] | None) -> tuple[Wa
             c.error(m, "carriers", f"{field}.carriers", "expected a list of carrier codes")
             ships = []
         for code_ in ships:
-            if carriers is not None and code_ not in carriers:
+            if not isinstance(code_, str):
+                c.error(m, "carriers", f"{field}.carriers", f"expected a carrier code, got {kind(code_)}")
+            elif carriers is not None and code_ not in carriers:
                 c.error(
                     m,
                     "carriers",
