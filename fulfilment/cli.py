@@ -307,6 +307,10 @@ def worker(
     ctx = _context()
     if not ctx.settings.distributed:
         raise fail("FULFILMENT_REDIS_URL is not set: workers need Redis (the embedded default runs batches in-process)")
+    # An idle worker polls Redis at most every 100 ms (dramatiq's default 1 s delays every hand-off between
+    # stages), and takes one message per thread, so no worker hoards a batch's chunks while another idles.
+    os.environ.setdefault("dramatiq_worker_timeout", "100")
+    os.environ.setdefault("dramatiq_queue_prefetch", str(threads))
     args = [
         sys.executable,
         "-m",

@@ -14,10 +14,14 @@ from fulfilment.store.models import Chunk, Order, utcnow
 
 
 def locked(session: Session, stmt: Any, skip_locked: bool = False) -> Any:
-    """Add FOR UPDATE (optionally SKIP LOCKED) on PostgreSQL; SQLite has one writer and needs none."""
+    """Add FOR NO KEY UPDATE (optionally SKIP LOCKED) on PostgreSQL; SQLite has one writer and needs none.
+
+    NO KEY: rows inserted elsewhere that reference the locked row (shipments → batches) take a key-share lock
+    on it, which a plain FOR UPDATE would wait on; we never change keys, so the weaker lock is enough.
+    """
     if is_sqlite(session.get_bind()):  # type: ignore[arg-type]
         return stmt
-    return stmt.with_for_update(skip_locked=skip_locked)
+    return stmt.with_for_update(skip_locked=skip_locked, key_share=True)
 
 
 def claim_chunk(session: Session, chunk_id: int, stage: str) -> Chunk | None:

@@ -13,11 +13,19 @@ from fulfilment.store.models import Reservation, Stock
 
 
 def available(session: Session, skus: Iterable[str]) -> dict[tuple[str, str], int]:
-    """Units available (on hand - reserved) per (warehouse, sku): a hint, the reservation itself decides."""
-    rows = session.execute(
-        select(Stock.warehouse_code, Stock.sku, Stock.on_hand - Stock.reserved).where(Stock.sku.in_(set(skus)))
+    """Units available (on hand - reserved) per (warehouse, sku), with the rows locked for this transaction.
+
+    Rows are locked in one global order (warehouse, sku), as every transaction that changes several stock rows
+    does, so two of them can never deadlock; the guarded UPDATE in `reserve` still decides.
+    """
+    query = (
+        select(Stock.warehouse_code, Stock.sku, Stock.on_hand - Stock.reserved)
+        .where(Stock.sku.in_(sorted(set(skus))))
+        .order_by(Stock.warehouse_code, Stock.sku)
     )
-    return {(w, s): int(a) for w, s, a in rows}
+    if not is_sqlite(session.get_bind()):  # type: ignore[arg-type]
+        query = query.with_for_update()
+    return {(w, s): int(a) for w, s, a in session.execute(query)}
 
 
 def _insert_reservation(session: Session, order_id: str, warehouse: str, sku: str, quantity: int) -> bool:
@@ -76,38 +84,33 @@ def _undo(session: Session, order_id: str, warehouse: str, taken: list[tuple[str
         )
 
 
-def deduct(session: Session, order_ids: list[str]) -> None:
-    """Labels were made: the orders' reservations leave the shelf (on hand and reserved both drop)."""
+def _settle(session: Session, order_ids: list[str], status: str, on_hand: bool) -> None:
+    """Close the orders' open reservations with `status`: reserved units drop (and on-hand too when shipped),
+    one UPDATE per (warehouse, sku), rows locked in the global order."""
     rows = session.execute(
         select(Reservation.id, Reservation.warehouse_code, Reservation.sku, Reservation.quantity).where(
             Reservation.order_id.in_(order_ids), Reservation.status == "reserved"
         )
     ).all()
+    if not rows:
+        return
     totals: dict[tuple[str, str], int] = {}
     for _id, warehouse, sku, quantity in rows:
         totals[(warehouse, sku)] = totals.get((warehouse, sku), 0) + quantity
-    for (warehouse, sku), quantity in totals.items():
-        session.execute(
-            update(Stock)
-            .where(Stock.warehouse_code == warehouse, Stock.sku == sku)
-            .values(on_hand=Stock.on_hand - quantity, reserved=Stock.reserved - quantity)
-        )
-    if rows:
-        session.execute(update(Reservation).where(Reservation.id.in_([r[0] for r in rows])).values(status="deducted"))
+    available(session, {sku for _, sku in totals})
+    for (warehouse, sku), quantity in sorted(totals.items()):
+        values = {"reserved": Stock.reserved - quantity}
+        if on_hand:
+            values["on_hand"] = Stock.on_hand - quantity
+        session.execute(update(Stock).where(Stock.warehouse_code == warehouse, Stock.sku == sku).values(**values))
+    session.execute(update(Reservation).where(Reservation.id.in_([r[0] for r in rows])).values(status=status))
+
+
+def deduct(session: Session, order_ids: list[str]) -> None:
+    """Labels were made: the orders' reservations leave the shelf (on hand and reserved both drop)."""
+    _settle(session, order_ids, "deducted", on_hand=True)
 
 
 def release(session: Session, order_ids: list[str]) -> None:
     """The orders will not ship: put their reserved units back on offer."""
-    rows = session.execute(
-        select(Reservation.id, Reservation.warehouse_code, Reservation.sku, Reservation.quantity).where(
-            Reservation.order_id.in_(order_ids), Reservation.status == "reserved"
-        )
-    ).all()
-    for _id, warehouse, sku, quantity in rows:
-        session.execute(
-            update(Stock)
-            .where(Stock.warehouse_code == warehouse, Stock.sku == sku)
-            .values(reserved=Stock.reserved - quantity)
-        )
-    if rows:
-        session.execute(update(Reservation).where(Reservation.id.in_([r[0] for r in rows])).values(status="released"))
+    _settle(session, order_ids, "released", on_hand=False)
