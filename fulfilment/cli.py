@@ -337,7 +337,11 @@ def demo(
     session, export, import_counts = prepare_demo(ctx, orders, seed)
     if not as_json:
         out.print(f"simulated live session {session!r}: {orders} orders → {export}", highlight=False)
-        out.print(f"imported: {import_counts}", highlight=False)
+        out.print(
+            f"imported {import_counts['created']} new orders ({import_counts['updated']} updated, "
+            f"{import_counts['unchanged']} unchanged)",
+            highlight=False,
+        )
     summary = _run_with_progress(ctx, session, as_json, None)
     if as_json:
         print(json.dumps(summary))
