@@ -43,23 +43,26 @@ class Carrier:
 
 @dataclass(frozen=True, slots=True)
 class Band:
-    """A number above `above` (exclusive) and up to `up_to` (inclusive); `unit` is for messages."""
+    """A number above `above` (exclusive) and up to `up_to` (inclusive); messages show values ÷ `scale` in `unit`."""
 
     above: float | None = None
     up_to: float | None = None
     unit: str = ""
+    scale: float = 1.0
 
     def holds(self, value: float) -> bool:
         return (self.above is None or value > self.above) and (self.up_to is None or value <= self.up_to)
 
     def describe(self) -> str:
-        unit = f" {self.unit}" if self.unit else ""
         parts = []
         if self.above is not None:
-            parts.append(f"> {self.above:g}{unit}")
+            parts.append(f"> {self.show(self.above)}")
         if self.up_to is not None:
-            parts.append(f"≤ {self.up_to:g}{unit}")
+            parts.append(f"≤ {self.show(self.up_to)}")
         return " and ".join(parts) or "any value"
+
+    def show(self, value: float) -> str:
+        return f"{value / self.scale:g} {self.unit}".rstrip()
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +85,7 @@ class Condition:
             if value is None:
                 return f"{self.field}: unknown"
             if not self.band.holds(float(value)):  # type: ignore[arg-type]
-                return f"{self.field}: {value:g} is not {self.band.describe()}"  # type: ignore[str-format]
+                return f"{self.field}: {self.band.show(float(value))} is not {self.band.describe()}"  # type: ignore[arg-type]
         elif self.values is not None:
             have = value if isinstance(value, frozenset) else frozenset({str(value)})
             if not have & self.values:

@@ -79,7 +79,7 @@ def _load_carriers(c: Checker, doc: LineDict) -> dict[str, Carrier]:
 
 BANDS: dict[str, tuple[str, float, str]] = {
     "weight_oz": ("billable_oz", 1.0, "oz"),
-    "weight_lb": ("billable_oz", 16.0, "oz"),
+    "weight_lb": ("billable_oz", 16.0, "lb"),
     "actual_weight_oz": ("actual_oz", 1.0, "oz"),
     "length_in": ("length_in", 1.0, "in"),
     "width_in": ("width_in", 1.0, "in"),
@@ -89,7 +89,7 @@ BANDS: dict[str, tuple[str, float, str]] = {
     "order_value": ("order_value", 1.0, "USD"),
     "ship_by_hours": ("ship_by_hours", 1.0, "h"),
 }
-"""Conditions on a number: `{above: x, up_to: y}` (weights in lb are compared in oz)."""
+"""Conditions on a number: `{above: x, up_to: y}` (fact, factor to the fact's unit, unit shown)."""
 
 LISTS = {
     "state": "state",
@@ -116,7 +116,7 @@ def _band(c: Checker, m: LineDict, key: str, field: str) -> Band | None:
         return None
     c.unknown_keys(band_map, {"above", "up_to"}, f"{field}.{key}")
     above, up_to = c.number(band_map, "above", f"{field}.{key}"), c.number(band_map, "up_to", f"{field}.{key}")
-    band = Band(None if above is None else above * factor, None if up_to is None else up_to * factor, unit)
+    band = Band(None if above is None else above * factor, None if up_to is None else up_to * factor, unit, factor)
     if band.above is not None and band.up_to is not None and band.above >= band.up_to:
         c.error(
             m, key, f"{field}.{key}", "the band is empty: above ≥ up_to", "above is the lower bound, up_to the upper"

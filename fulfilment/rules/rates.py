@@ -10,6 +10,7 @@ from fulfilment.domain.rates import ZONES, RateCard
 from fulfilment.rules.checker import Checker
 from fulfilment.yamlfile import ConfigError, ConfigInvalid, load_yaml
 
+CENT = Decimal("0.01")
 FIELDS = {"note", "carrier", "service", "effective_from", "transit_days", "prices"}
 
 
@@ -55,7 +56,7 @@ def _load_card(path: Path) -> RateCard | None:
         if not isinstance(prices, list) or len(prices) != len(ZONES) or not all(_is_price(p) for p in prices):
             c.error(m, "zones", f"{field}.zones", f"expected {len(ZONES)} prices ≥ 0, one per zone 1–9")
             continue
-        bands.append((up_to, tuple(Decimal(str(p)) for p in prices)))
+        bands.append((up_to, tuple(Decimal(str(p)).quantize(CENT) for p in prices)))
     if c.errors:
         raise ConfigInvalid(c.errors)
     return RateCard(carrier, service, start, transit, tuple(bands), str(path))  # type: ignore[arg-type]

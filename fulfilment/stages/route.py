@@ -11,11 +11,12 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from fulfilment.domain.address import classify, is_residential
+from fulfilment.domain.orders import Address
 from fulfilment.domain.parcel import Item, Parcel, pack
 from fulfilment.domain.routing import Facts, RouteDecision, choose_service
 from fulfilment.domain.zones import zone
 from fulfilment.pipeline import Context
-from fulfilment.rules import Rules
+from fulfilment.rules import Rules, WarehouseConfig
 from fulfilment.stages.shipping import ship_to
 from fulfilment.store import stock
 from fulfilment.store.claims import Transitions, chunk_orders
@@ -54,6 +55,25 @@ def region_of(is_military: bool, is_territory: bool, is_alaska_hawaii: bool) -> 
     return "alaska_hawaii" if is_alaska_hawaii else "contiguous"
 
 
+def destination_facts(address: Address, warehouse: WarehouseConfig | None, rules: Rules) -> dict[str, Any]:
+    """The facts about where a parcel goes from which warehouse: zone, region, PO Box, military, residential."""
+    flags = classify(address)
+    origin = warehouse.address.zip if warehouse else ""
+    z, how = zone(origin, address.zip, address.state, rules.zone_charts.get(origin[:3]))
+    return {
+        "state": address.state,
+        "zip": address.zip,
+        "zone": z,
+        "zone_how": how,
+        "region": region_of(flags.is_military, flags.is_territory, flags.is_alaska_hawaii),
+        "po_box": flags.is_po_box,
+        "military": flags.is_military,
+        "residential": is_residential(address),
+        "warehouse": warehouse.code if warehouse else "",
+        "ships_with": frozenset(warehouse.carriers) if warehouse else None,
+    }
+
+
 def order_facts(
     order: Order,
     catalog: Mapping[str, CatalogItem],
@@ -61,33 +81,23 @@ def order_facts(
     session_name: str,
     now: datetime,
     handling_days: int,
+    warehouse: WarehouseConfig | None = None,
 ) -> Facts:
-    """Everything the rules may test about a stored order; the ship-by deadline is paid_at + handling days."""
-    address = ship_to(order)
-    flags = classify(address)
-    warehouse = rules.warehouse(order.warehouse_code)
-    origin = warehouse.address.zip if warehouse else ""
-    z, how = zone(origin, order.ship_zip, order.ship_state, rules.zone_charts.get(origin[:3]))
+    """Everything the rules may test about a stored order, shipped from its warehouse (or `warehouse`).
+
+    The ship-by deadline is paid_at (else created_at) + handling days; `ship_by_hours` is the time left from `now`.
+    """
     paid = order.paid_at or order.created_at
     ship_by = paid + timedelta(days=handling_days) if paid else None
     return Facts(
         parcel=parcel_for(order, catalog),
-        state=order.ship_state,
-        zip=order.ship_zip,
-        zone=z,
-        zone_how=how,
-        region=region_of(flags.is_military, flags.is_territory, flags.is_alaska_hawaii),
-        po_box=flags.is_po_box,
-        military=flags.is_military,
-        residential=is_residential(address),
         order_value=float(order.amount or 0),
         skus=frozenset(line.sku for line in order.lines),
         categories=frozenset(c.category for line in order.lines if (c := catalog.get(line.sku)) and c.category),
-        warehouse=order.warehouse_code or "",
         session=session_name,
         ship_by_hours=round((ship_by - now).total_seconds() / 3600, 1) if ship_by else None,
         tags=frozenset(order.tags or ()),
-        ships_with=frozenset(warehouse.carriers) if warehouse else None,
+        **destination_facts(ship_to(order), warehouse or rules.warehouse(order.warehouse_code), rules),
     )
 
 
