@@ -185,23 +185,18 @@ def explain(
         order = session.get(Order, order_id)
         if order is None:
             raise fail(f"no order {order_id!r}")
-        catalog, names = routing_inputs(session, [order])
+        inputs = routing_inputs(session, [order])
         now = utcnow()
         on = now.astimezone(ctx.settings.shop_timezone).date()
         warehouse = ctx.rules.warehouse(order.warehouse_code) or ctx.rules.warehouses[0]
         try:
             facts = order_facts(
-                order,
-                catalog,
-                ctx.rules,
-                names.get(order.session_id or 0, ""),
-                now,
-                ctx.settings.handling_days,
-                warehouse,
+                order, inputs.catalog, ctx.rules, inputs.session_of(order), now, ctx.settings.handling_days, warehouse
             )
         except MissingWeight as exc:
             raise fail(str(exc)) from None
-        decision = choose_service(ctx.rules.routes, ctx.rules.carriers, ctx.rules.rates, facts, on)
+        approved = inputs.approved.get(order.id, frozenset())
+        decision = choose_service(ctx.rules.routes, ctx.rules.carriers, ctx.rules.rates, facts, on, approved)
         summary = {
             "order_id": order.id,
             "status": order.status,

@@ -293,8 +293,12 @@ def choose_service(
     rates: RateCards,
     facts: Facts,
     on: date,
+    approved_holds: frozenset[str] = frozenset(),
 ) -> RouteDecision:
-    """Walk the rules in order; the first whose conditions hold and whose action can ship (or hold) decides."""
+    """Walk the rules in order; the first whose conditions hold and whose action can ship (or hold) decides.
+
+    A hold rule in `approved_holds` (a reviewer already released the order from it) is stepped over.
+    """
     judge = _Judge(carriers, facts, on)
     values = facts.values()
     steps: list[Step] = []
@@ -312,6 +316,9 @@ def choose_service(
             "insurance": rule.insurance,
             "tags": rule.tags,
         }
+        if rule.hold is not None and rule.id in approved_holds:
+            steps.append(Step(rule.id, "skipped", "a reviewer approved this hold"))
+            continue
         if rule.hold is not None:
             steps.append(Step(rule.id, "matched", f"hold for review: {rule.hold}"))
             return RouteDecision(rule.id, None, None, billable, how, rule.hold, steps=tuple(steps), **options)

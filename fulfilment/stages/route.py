@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -113,20 +113,40 @@ def route_details(decision: RouteDecision, facts: Facts) -> dict[str, Any]:
     }
 
 
-def routing_inputs(session: Session, orders: list[Order]) -> tuple[dict[str, CatalogItem], dict[int, str]]:
-    """The catalog rows and live-session names the orders refer to."""
+@dataclass(frozen=True, slots=True)
+class RoutingInputs:
+    """What routing reads besides the orders: catalog rows, live-session names, hold rules already approved."""
+
+    catalog: dict[str, CatalogItem]
+    session_names: dict[int, str]
+    approved: dict[str, frozenset[str]]
+
+    def session_of(self, order: Order) -> str:
+        return self.session_names.get(order.session_id or 0, "")
+
+
+def routing_inputs(session: Session, orders: list[Order]) -> RoutingInputs:
+    """Load the catalog rows, session names and approved ROUTE_HOLD rule ids (resolution `approved`) of the orders."""
     skus = {line.sku for order in orders for line in order.lines}
     catalog = {c.sku: c for c in session.scalars(select(CatalogItem).where(CatalogItem.sku.in_(skus)))}
     ids = {o.session_id for o in orders if o.session_id is not None}
     names = dict(session.execute(select(LiveSession.id, LiveSession.name).where(LiveSession.id.in_(ids))).all())
-    return catalog, names
+    approved: dict[str, set[str]] = {}
+    rows = session.execute(
+        select(Hold.order_id, Hold.details).where(
+            Hold.order_id.in_([o.id for o in orders]), Hold.code == ROUTE_HOLD, Hold.resolution == "approved"
+        )
+    )
+    for order_id, details in rows:
+        approved.setdefault(order_id, set()).add(str((details or {}).get("rule_id", "")))
+    return RoutingInputs(catalog, names, {k: frozenset(v) for k, v in approved.items()})
 
 
 def route_chunk(ctx: Context, session: Session, chunk_id: int) -> None:
     """Move the chunk's allocated orders to ``routed`` (service, rule and details stored), ``held`` by a rule
     (hold row ``ROUTE_HOLD``, stock released) or ``failed`` with the reason."""
     orders = chunk_orders(session, chunk_id, "allocated")
-    catalog, session_names = routing_inputs(session, orders)
+    inputs = routing_inputs(session, orders)
     now = utcnow()
     today = now.astimezone(ctx.settings.shop_timezone).date()
     moves = Transitions("allocated", actor="stage:route")
@@ -135,13 +155,14 @@ def route_chunk(ctx: Context, session: Session, chunk_id: int) -> None:
     for order in orders:
         try:
             facts = order_facts(
-                order, catalog, ctx.rules, session_names.get(order.session_id or 0, ""), now, ctx.settings.handling_days
+                order, inputs.catalog, ctx.rules, inputs.session_of(order), now, ctx.settings.handling_days
             )
         except MissingWeight as exc:
             moves.add(order.id, "failed", str(exc))
             released.append(order.id)
             continue
-        decision = choose_service(ctx.rules.routes, ctx.rules.carriers, ctx.rules.rates, facts, today)
+        approved = inputs.approved.get(order.id, frozenset())
+        decision = choose_service(ctx.rules.routes, ctx.rules.carriers, ctx.rules.rates, facts, today, approved)
         tags = sorted({*(order.tags or ()), *decision.tags})
         if decision.rule_id is None:
             moves.add(order.id, "failed", "no carrier service can take this parcel: " + decision.reason)

@@ -7,13 +7,13 @@ import shutil
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from fulfilment.config import load_settings
 from fulfilment.demo import prepare_demo
 from fulfilment.pipeline import context
 from fulfilment.runner import run_batch
-from fulfilment.stages.route import ROUTE_HOLD
+from fulfilment.stages.route import ROUTE_HOLD, route_chunk
 from fulfilment.store.models import CatalogItem, Hold, Order, Reservation, Shipment, ShipmentOrder
 from tests.conftest import ROOT, fulfil_env
 
@@ -61,3 +61,12 @@ def test_hold_rule_sends_orders_to_review_and_shipments_keep_their_rule(ctx) -> 
         assert rows and all(sh.rule_id == o.rule_id and sh.service == o.service for sh, o in rows)
         assert {o.rule_id for _, o in rows} >= {"light-usps", "mid-usps"}
         assert all(o.route and o.route["zone"].startswith("zone ") for _, o in rows)
+
+        # a reviewer approves one hold; when the order comes back to routing, that rule no longer holds it
+        order = held[0]
+        holds[order.id].resolution = "approved"
+        s.execute(update(Order).where(Order.id == order.id).values(status="allocated"))
+        route_chunk(ctx, s, order.chunk_id)
+    with ctx.session() as s:
+        again = s.get(Order, order.id)
+        assert again.status == "routed" and again.rule_id != "kitchen-review" and again.service

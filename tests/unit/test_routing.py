@@ -1,5 +1,6 @@
 """Routing: every condition, strategies and their ties, hard limits over rules, dated data, zones."""
 
+from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -22,6 +23,22 @@ HEAVY = Parcel(12 * 16, 14, 10, 4)
 
 def facts(parcel: Parcel = TEE, **values: object) -> Facts:
     return Facts(parcel=parcel, **{"state": "CA", "zip": "90001", "zone": 4, **values})  # type: ignore[arg-type]
+
+
+CARRIERS_HEAD = (ROOT / "rules" / "carriers.yaml").read_text().split("rules:\n")[0] + "rules:\n"
+Writer = Callable[[str], Path]
+
+
+@pytest.fixture
+def write(tmp_path: Path) -> Writer:
+    """Write a carriers.yaml with the sample carriers and the given rules; returns its path."""
+
+    def _write(rules_block: str) -> Path:
+        path = tmp_path / "carriers.yaml"
+        path.write_text(CARRIERS_HEAD + rules_block)
+        return path
+
+    return _write
 
 
 def route(f: Facts, on: date = ON, rules=RULES.routes, rates=RULES.rates):
@@ -61,7 +78,7 @@ def test_oversize_goes_to_a_ground_service_that_takes_it() -> None:
     assert "130 in length + girth" in excluded["usps_ground_advantage"]
 
 
-def test_hard_limits_win_over_the_rules() -> None:
+def test_hard_limits_win_over_the_rules(write: Writer) -> None:
     carriers, rules = load_carriers(
         write(
             "  - id: ups-everything\n    ship: {carrier: ups, service: ups_ground}\n",
@@ -90,27 +107,20 @@ def test_hold_rule_holds_with_its_reason() -> None:
     assert decision.hold and "over $1,000" in decision.hold
 
 
+def test_an_approved_hold_is_stepped_over() -> None:
+    decision = choose_service(
+        RULES.routes, RULES.carriers, RULES.rates, facts(order_value=1500.0), ON, frozenset({"high-value-review"})
+    )
+    assert decision.rule_id == "light-usps" and decision.hold is None
+    assert decision.steps[0].reason == "a reviewer approved this hold"
+
+
 # --- every condition type, read from YAML -------------------------------------------------------------------
 
-CARRIERS_HEAD = (ROOT / "rules" / "carriers.yaml").read_text().split("rules:\n")[0] + "rules:\n"
-_tmp: list[Path] = []
 
-
-def write(rules_block: str) -> Path:
-    path = _tmp[0] / "carriers.yaml"
-    path.write_text(CARRIERS_HEAD + rules_block)
-    return path
-
-
-@pytest.fixture(autouse=True)
-def _tmp_dir(tmp_path: Path):
-    _tmp[:] = [tmp_path]
-    yield
-
-
-def decide_with(when: str, f: Facts, extra: str = "") -> str | None:
+def decide_with(write: Writer, when: str, f: Facts) -> str | None:
     block = (
-        f"  - id: tested\n    when: {when}\n    ship: {{carrier: usps, service: usps_priority}}\n{extra}"
+        f"  - id: tested\n    when: {when}\n    ship: {{carrier: usps, service: usps_priority}}\n"
         "  - id: fallback\n    ship: {carrier: usps, service: usps_ground_advantage}\n"
     )
     carriers, rules = load_carriers(write(block), set(RULES.rates))
@@ -145,12 +155,12 @@ CONDITIONS = [
 
 
 @pytest.mark.parametrize(("when", "holds", "fails"), CONDITIONS, ids=[c[0].split(":")[0][1:] for c in CONDITIONS])
-def test_each_condition_type(when: str, holds: Facts, fails: Facts) -> None:
-    assert decide_with(when, holds) == "tested"
-    assert decide_with(when, fails) == "fallback"
+def test_each_condition_type(write: Writer, when: str, holds: Facts, fails: Facts) -> None:
+    assert decide_with(write, when, holds) == "tested"
+    assert decide_with(write, when, fails) == "fallback"
 
 
-def test_all_conditions_of_a_rule_must_hold_and_explain_names_the_first_failure() -> None:
+def test_all_conditions_of_a_rule_must_hold_and_explain_names_the_first_failure(write: Writer) -> None:
     carriers, rules = load_carriers(
         write(
             "  - id: both\n    when: {state: [CA], po_box: true}\n    ship: {carrier: usps, service: usps_priority}\n"
@@ -162,7 +172,7 @@ def test_all_conditions_of_a_rule_must_hold_and_explain_names_the_first_failure(
     assert decision.steps[0].reason == "po_box: is no, the rule wants yes"
 
 
-def test_rule_options_and_tags_come_with_the_decision() -> None:
+def test_rule_options_and_tags_come_with_the_decision(write: Writer) -> None:
     block = "    package: box-small\n    signature: true\n    insurance: true\n    tag: [fragile]\n"
     carriers, rules = load_carriers(
         write(
@@ -182,7 +192,7 @@ def card(service: str, carrier: str, price: str, days: int, start: date = date(2
     return RateCard(carrier, service, start, days, ((150 * 16, (Decimal(price),) * 9),))
 
 
-def strategy(kind: str, rates) -> str | None:
+def strategy(write: Writer, kind: str, rates) -> str | None:
     carriers, rules = load_carriers(
         write(
             f"  - id: pick\n    ship: {{{kind}: [ups_ground, fedex_ground, usps_priority]}}\n",
@@ -192,35 +202,35 @@ def strategy(kind: str, rates) -> str | None:
     return choose_service(rules, carriers, rates, facts(HEAVY), ON).service
 
 
-def test_cheapest_tie_goes_to_the_faster_then_to_the_first_listed() -> None:
+def test_cheapest_tie_goes_to_the_faster_then_to_the_first_listed(write: Writer) -> None:
     rates = {
         ("ups", "ups_ground"): (card("ups_ground", "ups", "12.00", 4),),
         ("fedex", "fedex_ground"): (card("fedex_ground", "fedex", "12.00", 3),),
         ("usps", "usps_priority"): (card("usps_priority", "usps", "15.00", 2),),
     }
-    assert strategy("cheapest", rates) == "fedex_ground"  # same price, one day faster
+    assert strategy(write, "cheapest", rates) == "fedex_ground"  # same price, one day faster
     rates[("fedex", "fedex_ground")] = (card("fedex_ground", "fedex", "12.00", 4),)
-    assert strategy("cheapest", rates) == "ups_ground"  # same price and days: listed first
+    assert strategy(write, "cheapest", rates) == "ups_ground"  # same price and days: listed first
 
 
-def test_fastest_tie_goes_to_the_cheaper_then_to_the_first_listed() -> None:
+def test_fastest_tie_goes_to_the_cheaper_then_to_the_first_listed(write: Writer) -> None:
     rates = {
         ("ups", "ups_ground"): (card("ups_ground", "ups", "12.00", 2),),
         ("fedex", "fedex_ground"): (card("fedex_ground", "fedex", "11.00", 2),),
         ("usps", "usps_priority"): (card("usps_priority", "usps", "30.00", 3),),
     }
-    assert strategy("fastest", rates) == "fedex_ground"
+    assert strategy(write, "fastest", rates) == "fedex_ground"
     rates[("fedex", "fedex_ground")] = (card("fedex_ground", "fedex", "12.00", 2),)
-    assert strategy("fastest", rates) == "ups_ground"
+    assert strategy(write, "fastest", rates) == "ups_ground"
 
 
-def test_strategy_leaves_out_a_service_without_a_card_in_force() -> None:
+def test_strategy_leaves_out_a_service_without_a_card_in_force(write: Writer) -> None:
     rates = {
         ("ups", "ups_ground"): (card("ups_ground", "ups", "9.00", 4, start=date(2027, 1, 1)),),
         ("fedex", "fedex_ground"): (card("fedex_ground", "fedex", "12.00", 4),),
         ("usps", "usps_priority"): (card("usps_priority", "usps", "15.00", 2),),
     }
-    assert strategy("cheapest", rates) == "fedex_ground"
+    assert strategy(write, "cheapest", rates) == "fedex_ground"
 
 
 # --- dated data ---------------------------------------------------------------------------------------------
@@ -235,7 +245,7 @@ def test_rate_card_switches_on_its_date() -> None:
     assert card_on(cards, date(2025, 12, 31)) is None
 
 
-def test_dimensional_weight_switches_on_its_date() -> None:
+def test_dimensional_weight_switches_on_its_date(write: Writer) -> None:
     big_light = Parcel(20.0, 14, 12, 12)  # 2,016 in³: above USPS's 1,728 threshold
     before = billable_weight_oz(big_light, dim_rule_on(RULES.carriers["usps"].dim_rules, date(2026, 7, 11)))
     after = billable_weight_oz(big_light, dim_rule_on(RULES.carriers["usps"].dim_rules, date(2026, 7, 12)))
