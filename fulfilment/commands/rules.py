@@ -146,6 +146,10 @@ def _print_explanation(summary: dict[str, Any]) -> None:
     for step in d["rules"]:
         out.print(f"  {step['rule_id']:24} {step['outcome']:8} {step['reason']}", highlight=False)
     out.print(f"Decision: {_verdict(d)}" + (f" (rule {d['rule_id']})" if d["rule_id"] else ""), highlight=False)
+    stored = summary["stored"]
+    if stored["rule_id"]:
+        kept = f"{stored['carrier']} {stored['service']}" if stored["service"] else "held"
+        out.print(f"Stored when it was routed: {kept} (rule {stored['rule_id']})", highlight=False)
     if d["quotes"]:
         table = Table("service", "billable oz", "price", "transit days", "left out because")
         for q in d["quotes"]:

@@ -55,7 +55,8 @@ def load_rules(rules_dir: Path) -> Rules:
     carriers, routes = _collect(errors, lambda: load_carriers(rules_dir / "carriers.yaml", priced), (None, ()))
     warehouses = _collect(errors, lambda: load_warehouses(rules_dir / "warehouses.yaml", carriers), ())
     for card in cards:
-        if carriers is not None and card.service not in carriers.get(card.carrier, Carrier("", "", {})).services:
+        offered = carriers[card.carrier].services if carriers and card.carrier in carriers else {}
+        if carriers is not None and card.service not in offered:
             known = ", ".join(f"{c}/{s}" for c in carriers for s in carriers[c].services)
             message = f"{card.carrier}/{card.service} is not a service in carriers.yaml"
             errors.append(ConfigError(card.source, 0, "service", message, f"known: {known}"))

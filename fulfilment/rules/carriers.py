@@ -138,6 +138,8 @@ def _values(c: Checker, m: LineDict, key: str, field: str) -> frozenset[str] | N
         values = frozenset(v.upper() for v in values)
     elif key == "region":
         bad, hint = [v for v in values if v not in REGIONS], f"regions: {', '.join(REGIONS)}"
+    elif key == "zone":
+        bad, hint = [v for v in values if v not in {str(z) for z in range(1, 10)}], "zones are 1 to 9"
     elif key == "zip":
         bad, hint = [v for v in values if not (len(v) == 5 and v.isdigit())], "5-digit ZIPs, quoted: '08817'"
     if bad:

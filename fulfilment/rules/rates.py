@@ -14,7 +14,7 @@ CENT = Decimal("0.01")
 FIELDS = {"note", "carrier", "service", "effective_from", "transit_days", "prices"}
 
 
-def _load_card(path: Path) -> RateCard | None:
+def _load_card(path: Path) -> RateCard:
     c = Checker(path)
     doc = c.mapping(load_yaml(path), None, "", "(file)")
     if doc is None:
@@ -76,8 +76,6 @@ def load_rates(directory: Path) -> tuple[RateCard, ...]:
             card = _load_card(path)
         except ConfigInvalid as exc:
             errors.extend(exc.errors)
-            continue
-        if card is None:
             continue
         key = (card.carrier, card.service, card.effective_from)
         if key in seen:
