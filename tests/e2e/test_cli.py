@@ -131,6 +131,8 @@ def test_rules_explain_and_test(env: dict[str, str], tmp_path: Path) -> None:
     assert decision["rule_id"] == explained["stored"]["rule_id"] and decision["rules"][-1]["outcome"] == "matched"
     assert {"zone", "zone_how", "po_box", "region", "residential"} <= set(explained["facts"])
     assert "oz" in decision["billable_how"]
+    facts = explained["facts"]
+    assert facts["session"] == "demo-5" and facts["ship_by_hours"] is not None and facts["category"]
     text = fulfil(env, "rules", "explain", order_id)
     assert "Rules, in order:" in text.stdout and f"(rule {decision['rule_id']})" in text.stdout
 

@@ -5,7 +5,9 @@ from pathlib import Path
 
 import pytest
 
+from fulfilment.domain.orders import Address
 from fulfilment.rules import load_rules
+from fulfilment.stages.route import destination_facts
 from fulfilment.yamlfile import ConfigInvalid
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -176,9 +178,15 @@ def test_bad_zone_chart_rows(tmp_path: Path) -> None:
     assert all("hint: each row is a 3-digit destination ZIP prefix and a zone 1–9" in e for e in errors)
 
 
-def test_zone_chart_is_loaded_for_its_origin(tmp_path: Path) -> None:
+def test_zone_chart_overrides_the_computed_zone_for_its_origin(tmp_path: Path) -> None:
     rules = load_rules(rules_with(tmp_path, zones__088_csv="dest_zip3,zone\n900,7\n"))
     assert rules.zone_charts == {"088": {"900": 7}}
+    east, west = rules.warehouse("WH-EAST"), rules.warehouse("WH-WEST")
+    to_la = Address("Ann Lee", "1 Main St", "Los Angeles", "CA", "90001")
+    assert destination_facts(to_la, east, rules)["zone"] == 7  # WH-EAST ships from 08837
+    assert destination_facts(to_la, west, rules)["zone_how"].endswith(
+        "between ZIP3 " + west.address.zip[:3] + " and 900"
+    )
 
 
 def test_warehouse_with_bad_state_zip_and_carrier(tmp_path: Path) -> None:
