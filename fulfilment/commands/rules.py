@@ -111,17 +111,7 @@ def decision_summary(decision: RouteDecision) -> dict[str, Any]:
         "insurance": decision.insurance,
         "tags": list(decision.tags),
         "rules": [{"rule_id": s.rule_id, "outcome": s.outcome, "reason": s.reason} for s in decision.steps],
-        "quotes": [
-            {
-                "carrier": q.carrier,
-                "service": q.service,
-                "billable_oz": q.billable_oz,
-                "price": str(q.price) if q.price is not None else None,
-                "transit_days": q.transit_days,
-                "excluded": q.excluded,
-            }
-            for q in decision.quotes
-        ],
+        "quotes": [q.as_dict() for q in decision.quotes],
     }
 
 

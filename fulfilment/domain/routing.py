@@ -9,7 +9,7 @@ deterministically: cheapest → fewer transit days → the order the rule lists;
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
@@ -188,6 +188,17 @@ class Quote:
     transit_days: int | None = None
     excluded: str = ""
 
+    def as_dict(self) -> dict[str, object]:
+        """Plain JSON values (the price as text, to keep its cents exact)."""
+        return {
+            "carrier": self.carrier,
+            "service": self.service,
+            "billable_oz": self.billable_oz,
+            "price": str(self.price) if self.price is not None else None,
+            "transit_days": self.transit_days,
+            "excluded": self.excluded,
+        }
+
 
 @dataclass(frozen=True, slots=True)
 class Step:
@@ -213,7 +224,7 @@ class RouteDecision:
     insurance: bool = False
     tags: tuple[str, ...] = ()
     steps: tuple[Step, ...] = ()
-    quotes: tuple[Quote, ...] = field(default=())
+    quotes: tuple[Quote, ...] = ()
 
     @property
     def reason(self) -> str:

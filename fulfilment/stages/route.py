@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -109,7 +109,7 @@ def route_details(decision: RouteDecision, facts: Facts) -> dict[str, Any]:
         "insurance": decision.insurance,
         "billable": decision.billable_how,
         "zone": facts.zone_how,
-        "quotes": [{**asdict(q), "price": str(q.price) if q.price is not None else None} for q in decision.quotes],
+        "quotes": [q.as_dict() for q in decision.quotes],
     }
 
 
