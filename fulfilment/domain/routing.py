@@ -298,6 +298,19 @@ def _pick(kind: str, quotes: Sequence[Quote]) -> Quote | None:
     return min(priced, key=lambda iq: (iq[1].transit_days, iq[1].price, iq[0]))[1]
 
 
+def _ship(rule: RouteRule, judge: _Judge, rates: RateCards) -> tuple[str, str, str, tuple[Quote, ...]] | str:
+    """(carrier, service, how it was chosen, quotes compared) for a ship or strategy rule, or why it cannot ship."""
+    if rule.strategy is None:
+        carrier, service = rule.carrier or "", rule.service or ""
+        return judge.cannot(carrier, service) or (carrier, service, service, ())
+    quotes = tuple(judge.quote(c, s, rates) for c, s in rule.strategy.services)
+    best = _pick(rule.strategy.kind, quotes)
+    if best is None:
+        return "no listed service can ship it (" + "; ".join(f"{q.service}: {q.excluded}" for q in quotes) + ")"
+    priced = sum(q.price is not None for q in quotes)
+    return best.carrier, best.service, f"{rule.strategy.kind} of {priced} priced: {best.service}", quotes
+
+
 def choose_service(
     rules: Sequence[RouteRule],
     carriers: Mapping[str, Carrier],
@@ -314,42 +327,24 @@ def choose_service(
     values = facts.values()
     steps: list[Step] = []
     for rule in rules:
-        weighed = [judge.billable(c) for c in rule.carriers(list(carriers))]
-        billable, how = max(weighed, key=lambda w: w[0])
+        billable, how = max((judge.billable(c) for c in rule.carriers(list(carriers))), key=lambda w: w[0])
         values["billable_oz"] = billable
         failed = next((f for f in (c.failure(values[c.fact]) for c in rule.conditions) if f), None)
         if failed:
             steps.append(Step(rule.id, "failed", failed))
             continue
-        options = {
-            "package": rule.package,
-            "signature": rule.signature,
-            "insurance": rule.insurance,
-            "tags": rule.tags,
-        }
-        if rule.hold is not None and rule.id in approved_holds:
-            steps.append(Step(rule.id, "skipped", "a reviewer approved this hold"))
-            continue
+        options = {"package": rule.package, "signature": rule.signature, "insurance": rule.insurance, "tags": rule.tags}
         if rule.hold is not None:
+            if rule.id in approved_holds:
+                steps.append(Step(rule.id, "skipped", "a reviewer approved this hold"))
+                continue
             steps.append(Step(rule.id, "matched", f"hold for review: {rule.hold}"))
             return RouteDecision(rule.id, None, None, billable, how, rule.hold, steps=tuple(steps), **options)
-        quotes: tuple[Quote, ...] = ()
-        if rule.strategy is not None:
-            quotes = tuple(judge.quote(c, s, rates) for c, s in rule.strategy.services)
-            best = _pick(rule.strategy.kind, quotes)
-            if best is None:
-                why = "; ".join(f"{q.service}: {q.excluded}" for q in quotes)
-                steps.append(Step(rule.id, "skipped", f"no listed service can ship it ({why})"))
-                continue
-            carrier, service = best.carrier, best.service
-            chosen = f"{rule.strategy.kind} of {len([q for q in quotes if q.price is not None])} priced: {service}"
-        else:
-            carrier, service = rule.carrier or "", rule.service or ""
-            breach = judge.cannot(carrier, service)
-            if breach:
-                steps.append(Step(rule.id, "skipped", breach))
-                continue
-            chosen = service
+        shipped = _ship(rule, judge, rates)
+        if isinstance(shipped, str):
+            steps.append(Step(rule.id, "skipped", shipped))
+            continue
+        carrier, service, chosen, quotes = shipped
         billable, how = judge.billable(carrier)
         steps.append(Step(rule.id, "matched", f"{chosen} ({how})"))
         return RouteDecision(rule.id, carrier, service, billable, how, steps=tuple(steps), quotes=quotes, **options)
