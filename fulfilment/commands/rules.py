@@ -205,13 +205,15 @@ def explain(
         _print_explanation(summary)
 
 
-def _row_facts(rules: Rules, row: dict[str, Any], line: int) -> Facts:
+def _row_facts(rules: Rules, row: dict[str, Any]) -> Facts:
+    """The facts of one `rules test` row; the warehouse defaults to the first in warehouses.yaml."""
     from fulfilment.stages.route import destination_facts
 
     state = row.get("state") or ((info := lookup(row["zip"])) and info.state) or ""
     warehouse = rules.warehouse(row.get("warehouse")) if row.get("warehouse") else rules.warehouses[0]
     if warehouse is None:
-        raise ValueError(f"line {line}: warehouse {row['warehouse']!r} is not in warehouses.yaml")
+        known = ", ".join(w.code for w in rules.warehouses)
+        raise ValueError(f"warehouse {row['warehouse']!r} is not in warehouses.yaml (known: {known})")
     where = destination_facts(Address("", "", "", state, row["zip"]), warehouse, rules)
     if "po_box" in row:
         where["po_box"] = row["po_box"]
@@ -254,7 +256,7 @@ def test(
             continue
         line, values = row
         try:
-            facts = _row_facts(rules, values, line)
+            facts = _row_facts(rules, values)
         except ValueError as exc:
             errors.append(RowError(line, "warehouse", str(exc)))
             continue

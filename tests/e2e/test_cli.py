@@ -141,5 +141,7 @@ def test_rules_explain_and_test(env: dict[str, str], tmp_path: Path) -> None:
     tried = fulfil(env, "rules", "test", str(table))
     assert tried.returncode == 0, tried.stderr
     assert "light-usps" in tried.stdout and "po-box-usps" in tried.stdout
-    table.write_text("zip,weight_oz\n90001,heavy\n")
-    assert fulfil(env, "rules", "test", str(table)).returncode == 2
+    table.write_text("zip,weight_oz,warehouse\n90001,heavy,\n90001,5,WH-MOON\n")
+    rejected = fulfil(env, "rules", "test", str(table))
+    assert rejected.returncode == 2
+    assert "line 2, column 'weight_oz'" in rejected.stderr and "'WH-MOON' is not in warehouses.yaml" in rejected.stderr
