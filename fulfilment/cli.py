@@ -60,7 +60,7 @@ def _context(settings: Settings | None = None) -> Any:
     except SettingsError as exc:
         raise fail(str(exc)) from None
     except ConfigInvalid as exc:
-        raise fail("the rules are invalid:\n" + "\n".join(f"  {e}" for e in exc.errors)) from None
+        raise fail(exc.report()) from None
     except OperationalError as exc:
         raise fail(f"cannot use the database: {exc.orig}") from None
 

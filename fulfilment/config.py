@@ -23,6 +23,7 @@ class Settings:
     label_provider: str
     shop_timezone: ZoneInfo
     chunk_size: int
+    handling_days: int
     redis_namespace: str
 
     @property
@@ -63,5 +64,6 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         label_provider=provider,
         shop_timezone=tz,
         chunk_size=_int_setting(env, "FULFILMENT_CHUNK_SIZE", 250),
+        handling_days=_int_setting(env, "FULFILMENT_HANDLING_DAYS", 2, minimum=0),
         redis_namespace=env.get("FULFILMENT_REDIS_NAMESPACE", "").strip() or "fulfilment",
     )

@@ -42,6 +42,10 @@ class ConfigInvalid(ValueError):
         self.errors = errors
         super().__init__("\n".join(str(e) for e in errors))
 
+    def report(self) -> str:
+        """The message `fulfil rules check` and every command that refuses invalid rules print."""
+        return "the rules are invalid:\n" + "\n".join(f"  {e}" for e in self.errors)
+
 
 class _Loader(yaml.SafeLoader):
     pass

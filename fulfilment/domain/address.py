@@ -379,3 +379,11 @@ def normalise(addr: Address) -> str:
     street = " ".join(_normalise_line(line) for line in lines)
     zip_part = zips.zip5(addr.zip) or "".join(addr.zip.split()).casefold()
     return f"{street} {zip_part}".strip()
+
+
+_BUSINESS = re.compile(r"\b(?:llc|inc|corp|corporation|co|company|ltd|lp|llp|pllc|gmbh)\b\.?", re.IGNORECASE)
+
+
+def is_residential(addr: Address) -> bool:
+    """Consumer orders go to homes: residential unless the recipient name carries a company form (LLC, Inc…)."""
+    return not _BUSINESS.search(addr.name)

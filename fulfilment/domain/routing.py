@@ -1,12 +1,20 @@
-"""Carrier and service choice: the first rule whose conditions hold and whose service can take the parcel."""
+"""Carrier and service choice: the first rule whose conditions hold and whose action can ship the parcel (pure).
+
+A rule either ships with one `carrier` + `service`, picks by a strategy (`cheapest` / `fastest` among listed
+services, priced from the rate cards), or holds the order for review. Carrier hard limits win over any rule: a
+service that cannot take the parcel is never chosen, and the reason is recorded. Strategy ties are broken
+deterministically: cheapest → fewer transit days → the order the rule lists; fastest → lower price → listed order.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 
 from fulfilment.domain.parcel import DimRule, Parcel, billable_weight_oz, dim_rule_on
+from fulfilment.domain.rates import RateCard, card_on
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,61 +42,200 @@ class Carrier:
 
 
 @dataclass(frozen=True, slots=True)
-class WeightBand:
-    """Billable weight above `above_oz` (exclusive) and up to `up_to_oz` (inclusive)."""
+class Band:
+    """A number above `above` (exclusive) and up to `up_to` (inclusive); messages show values ÷ `scale` in `unit`."""
 
-    above_oz: float | None = None
-    up_to_oz: float | None = None
+    above: float | None = None
+    up_to: float | None = None
+    unit: str = ""
+    scale: float = 1.0
 
-    def holds(self, weight_oz: float) -> bool:
-        return (self.above_oz is None or weight_oz > self.above_oz) and (
-            self.up_to_oz is None or weight_oz <= self.up_to_oz
-        )
+    def holds(self, value: float) -> bool:
+        return (self.above is None or value > self.above) and (self.up_to is None or value <= self.up_to)
 
     def describe(self) -> str:
         parts = []
-        if self.above_oz is not None:
-            parts.append(f"> {self.above_oz:g} oz")
-        if self.up_to_oz is not None:
-            parts.append(f"≤ {self.up_to_oz:g} oz")
-        return " and ".join(parts) or "any weight"
+        if self.above is not None:
+            parts.append(f"> {self.show(self.above)}")
+        if self.up_to is not None:
+            parts.append(f"≤ {self.show(self.up_to)}")
+        return " and ".join(parts) or "any value"
+
+    def show(self, value: float) -> str:
+        return f"{value / self.scale:g} {self.unit}".rstrip()
+
+
+@dataclass(frozen=True, slots=True)
+class Condition:
+    """One test of a rule's `when` on one fact: a number band, membership, a ZIP prefix, or a yes/no flag.
+
+    For set-valued facts (SKUs, categories, tags) membership holds when any of the order's values is listed.
+    """
+
+    field: str
+    fact: str
+    band: Band | None = None
+    values: frozenset[str] | None = None
+    prefixes: tuple[str, ...] = ()
+    flag: bool | None = None
+
+    def failure(self, value: object) -> str | None:
+        """Why the fact's value fails this condition, or None if it holds."""
+        if self.band is not None:
+            if value is None:
+                return f"{self.field}: unknown"
+            if not self.band.holds(float(value)):  # type: ignore[arg-type]
+                return f"{self.field}: {self.band.show(float(value))} is not {self.band.describe()}"  # type: ignore[arg-type]
+        elif self.values is not None:
+            have = value if isinstance(value, frozenset) else frozenset({str(value)})
+            if not have & self.values:
+                shown = ", ".join(sorted(have)) or "none"
+                return f"{self.field}: {shown} is not one of {', '.join(sorted(self.values))}"
+        elif self.prefixes:
+            if not str(value).startswith(self.prefixes):
+                return f"{self.field}: {value} does not start with {', '.join(self.prefixes)}"
+        elif self.flag is not None and bool(value) != self.flag:
+            return f"{self.field}: is {'yes' if value else 'no'}, the rule wants {'yes' if self.flag else 'no'}"
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class Strategy:
+    """Pick `cheapest` or `fastest` among (carrier, service) pairs, in the order the rule lists them."""
+
+    kind: str
+    services: tuple[tuple[str, str], ...]
 
 
 @dataclass(frozen=True, slots=True)
 class RouteRule:
-    """One rule of carriers.yaml: conditions, and the service it picks."""
+    """One rule of carriers.yaml: conditions, then an action (ship, strategy or hold) and shipping options."""
 
     id: str
-    carrier: str
-    service: str
-    weight: WeightBand = field(default_factory=WeightBand)
+    conditions: tuple[Condition, ...] = ()
+    carrier: str | None = None
+    service: str | None = None
+    strategy: Strategy | None = None
+    hold: str | None = None
+    package: str | None = None
+    signature: bool = False
+    insurance: bool = False
+    tags: tuple[str, ...] = ()
+
+    def carriers(self, all_carriers: Sequence[str]) -> tuple[str, ...]:
+        """The carriers whose billable weight the rule's weight conditions are judged on."""
+        if self.strategy is not None:
+            return tuple(dict.fromkeys(c for c, _ in self.strategy.services))
+        return (self.carrier,) if self.carrier else tuple(all_carriers)
 
 
 @dataclass(frozen=True, slots=True)
-class Destination:
-    """What routing needs to know about where a parcel goes."""
+class Facts:
+    """What the rules may test about one order and its parcel; `ships_with` = carriers of its warehouse."""
 
-    state: str
-    is_po_box: bool = False
-    is_military: bool = False
+    parcel: Parcel
+    state: str = ""
+    zip: str = ""
+    zone: int = 0
+    zone_how: str = ""
+    region: str = "contiguous"
+    po_box: bool = False
+    military: bool = False
+    residential: bool = True
+    order_value: float = 0.0
+    skus: frozenset[str] = frozenset()
+    categories: frozenset[str] = frozenset()
+    warehouse: str = ""
+    session: str = ""
+    ship_by_hours: float | None = None
+    tags: frozenset[str] = frozenset()
+    ships_with: frozenset[str] | None = None
+
+    def values(self) -> dict[str, object]:
+        """The facts by the name conditions use (billable weight is added per rule)."""
+        p = self.parcel
+        return {
+            "actual_oz": p.weight_oz,
+            "length_in": p.length_in,
+            "width_in": p.width_in,
+            "height_in": p.height_in,
+            "length_girth_in": p.length_plus_girth_in,
+            "state": self.state,
+            "zip": self.zip[:5],
+            "zone": self.zone,
+            "region": self.region,
+            "po_box": self.po_box,
+            "military": self.military,
+            "residential": self.residential,
+            "order_value": self.order_value,
+            "sku": self.skus,
+            "category": self.categories,
+            "warehouse": self.warehouse,
+            "session": self.session,
+            "ship_by_hours": self.ship_by_hours,
+            "tag": self.tags,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Quote:
+    """A service's price and transit time for this parcel, or why it was left out of the comparison."""
+
+    carrier: str
+    service: str
+    billable_oz: float
+    price: Decimal | None = None
+    transit_days: int | None = None
+    excluded: str = ""
+
+    def as_dict(self) -> dict[str, object]:
+        """Plain JSON values (the price as text, to keep its cents exact)."""
+        return {
+            "carrier": self.carrier,
+            "service": self.service,
+            "billable_oz": self.billable_oz,
+            "price": str(self.price) if self.price is not None else None,
+            "transit_days": self.transit_days,
+            "excluded": self.excluded,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """What one rule did: ``matched``, ``failed`` (first condition that failed) or ``skipped`` (a limit)."""
+
+    rule_id: str
+    outcome: str
+    reason: str
 
 
 @dataclass(frozen=True, slots=True)
 class RouteDecision:
-    """The chosen service (or None), the billable weight it was judged on, and why, rule by rule."""
+    """The chosen service, or a hold, or neither; the billable weight; each rule's step; the quotes compared."""
 
     rule_id: str | None
-    carrier: str | None
-    service: str | None
-    billable_weight_oz: float | None
-    trace: tuple[str, ...]
+    carrier: str | None = None
+    service: str | None = None
+    billable_weight_oz: float | None = None
+    billable_how: str = ""
+    hold: str | None = None
+    package: str | None = None
+    signature: bool = False
+    insurance: bool = False
+    tags: tuple[str, ...] = ()
+    steps: tuple[Step, ...] = ()
+    quotes: tuple[Quote, ...] = ()
 
     @property
     def reason(self) -> str:
-        return "; ".join(self.trace)
+        return "; ".join(f"{s.rule_id}: {s.outcome}, {s.reason}" for s in self.steps) or "no rules"
 
 
-def limit_breach(service: Service, parcel: Parcel, billable_oz: float, dest: Destination) -> str | None:
+RateCards = Mapping[tuple[str, str], Sequence[RateCard]]
+"""(carrier, service) → its dated rate cards."""
+
+
+def limit_breach(service: Service, parcel: Parcel, facts: Facts) -> str | None:
     """Why the service cannot take this parcel to this destination, or None if it can."""
     if service.max_weight_oz is not None and parcel.weight_oz > service.max_weight_oz:
         return f"{service.name} takes at most {service.max_weight_oz / 16:g} lb, parcel weighs {parcel.weight_oz:g} oz"
@@ -99,39 +246,106 @@ def limit_breach(service: Service, parcel: Parcel, billable_oz: float, dest: Des
             f"{service.name} takes at most {service.max_length_girth_in:g} in length + girth, "
             f"parcel is {parcel.length_plus_girth_in:g} in"
         )
-    if dest.is_po_box and not service.po_box:
+    if facts.po_box and not service.po_box:
         return f"{service.name} does not deliver to PO Boxes"
-    if dest.is_military and not service.military:
+    if facts.military and not service.military:
         return f"{service.name} does not deliver to APO/FPO/DPO addresses"
     return None
 
 
+class _Judge:
+    """Per-order memo of billable weights, so each carrier's dimensional weight is computed once."""
+
+    def __init__(self, carriers: Mapping[str, Carrier], facts: Facts, on: date) -> None:
+        self.carriers, self.facts, self.on = carriers, facts, on
+        self._billable: dict[str, tuple[float, str]] = {}
+
+    def billable(self, carrier: str) -> tuple[float, str]:
+        if carrier not in self._billable:
+            rule = dim_rule_on(self.carriers[carrier].dim_rules, self.on)
+            self._billable[carrier] = billable_weight_oz(self.facts.parcel, rule)
+        return self._billable[carrier]
+
+    def cannot(self, carrier: str, service: str) -> str | None:
+        """Why this service may not ship this order (warehouse or hard limit), or None."""
+        ships_with = self.facts.ships_with
+        if ships_with is not None and carrier not in ships_with:
+            return f"the warehouse does not ship with {carrier}"
+        return limit_breach(self.carriers[carrier].services[service], self.facts.parcel, self.facts)
+
+    def quote(self, carrier: str, service: str, rates: RateCards) -> Quote:
+        billable, _ = self.billable(carrier)
+        name = self.carriers[carrier].services[service].name
+        breach = self.cannot(carrier, service)
+        if breach:
+            return Quote(carrier, service, billable, excluded=breach)
+        card = card_on(rates.get((carrier, service), ()), self.on)
+        if card is None:
+            return Quote(carrier, service, billable, excluded=f"no {name} rate card in force on {self.on}")
+        price = card.price(billable, self.facts.zone)
+        if price is None:
+            return Quote(carrier, service, billable, excluded=f"{name} rate card stops below {billable:g} oz")
+        return Quote(carrier, service, billable, price, card.transit_days)
+
+
+def _pick(kind: str, quotes: Sequence[Quote]) -> Quote | None:
+    """The winner among priced quotes; ties go to the other measure, then to the earlier listed service."""
+    priced = [(i, q) for i, q in enumerate(quotes) if q.price is not None]
+    if not priced:
+        return None
+    if kind == "cheapest":
+        return min(priced, key=lambda iq: (iq[1].price, iq[1].transit_days, iq[0]))[1]
+    return min(priced, key=lambda iq: (iq[1].transit_days, iq[1].price, iq[0]))[1]
+
+
+def _ship(rule: RouteRule, judge: _Judge, rates: RateCards) -> tuple[str, str, str, tuple[Quote, ...]] | str:
+    """(carrier, service, how it was chosen, quotes compared) for a ship or strategy rule, or why it cannot ship."""
+    if rule.strategy is None:
+        carrier, service = rule.carrier or "", rule.service or ""
+        return judge.cannot(carrier, service) or (carrier, service, service, ())
+    quotes = tuple(judge.quote(c, s, rates) for c, s in rule.strategy.services)
+    best = _pick(rule.strategy.kind, quotes)
+    if best is None:
+        return "no listed service can ship it (" + "; ".join(f"{q.service}: {q.excluded}" for q in quotes) + ")"
+    priced = sum(q.price is not None for q in quotes)
+    return best.carrier, best.service, f"{rule.strategy.kind} of {priced} priced: {best.service}", quotes
+
+
 def choose_service(
     rules: Sequence[RouteRule],
-    carriers: dict[str, Carrier],
-    parcel: Parcel,
-    dest: Destination,
+    carriers: Mapping[str, Carrier],
+    rates: RateCards,
+    facts: Facts,
     on: date,
-    ships_with: frozenset[str] | None = None,
+    approved_holds: frozenset[str] = frozenset(),
 ) -> RouteDecision:
-    """Walk the rules in order; the first whose weight band holds and whose service takes the parcel decides.
+    """Walk the rules in order; the first whose conditions hold and whose action can ship (or hold) decides.
 
-    `ships_with` limits the carriers to those that collect from the parcel's warehouse.
+    A hold rule in `approved_holds` (a reviewer already released the order from it) is stepped over.
     """
-    trace: list[str] = []
+    judge = _Judge(carriers, facts, on)
+    values = facts.values()
+    steps: list[Step] = []
     for rule in rules:
-        if ships_with is not None and rule.carrier not in ships_with:
-            trace.append(f"{rule.id}: skipped, the warehouse does not ship with {rule.carrier}")
+        billable, how = max((judge.billable(c) for c in rule.carriers(list(carriers))), key=lambda w: w[0])
+        values["billable_oz"] = billable
+        failed = next((f for f in (c.failure(values[c.fact]) for c in rule.conditions) if f), None)
+        if failed:
+            steps.append(Step(rule.id, "failed", failed))
             continue
-        carrier = carriers[rule.carrier]
-        billable, how = billable_weight_oz(parcel, dim_rule_on(carrier.dim_rules, on))
-        if not rule.weight.holds(billable):
-            trace.append(f"{rule.id}: billable {billable:g} oz is not {rule.weight.describe()}")
+        options = {"package": rule.package, "signature": rule.signature, "insurance": rule.insurance, "tags": rule.tags}
+        if rule.hold is not None:
+            if rule.id in approved_holds:
+                steps.append(Step(rule.id, "skipped", "a reviewer approved this hold"))
+                continue
+            steps.append(Step(rule.id, "matched", f"hold for review: {rule.hold}"))
+            return RouteDecision(rule.id, None, None, billable, how, rule.hold, steps=tuple(steps), **options)
+        shipped = _ship(rule, judge, rates)
+        if isinstance(shipped, str):
+            steps.append(Step(rule.id, "skipped", shipped))
             continue
-        breach = limit_breach(carrier.services[rule.service], parcel, billable, dest)
-        if breach:
-            trace.append(f"{rule.id}: skipped, {breach}")
-            continue
-        trace.append(f"{rule.id}: matched ({how})")
-        return RouteDecision(rule.id, rule.carrier, rule.service, billable, tuple(trace))
-    return RouteDecision(None, None, None, None, tuple(trace) or ("no rules",))
+        carrier, service, chosen, quotes = shipped
+        billable, how = judge.billable(carrier)
+        steps.append(Step(rule.id, "matched", f"{chosen} ({how})"))
+        return RouteDecision(rule.id, carrier, service, billable, how, steps=tuple(steps), quotes=quotes, **options)
+    return RouteDecision(None, steps=tuple(steps))

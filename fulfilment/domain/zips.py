@@ -1,8 +1,8 @@
 """US ZIP facts from the `zipcodes` package: one dict per process, ZIP format checks, centroid distances.
 
 The table is built once, on first use, from ``zipcodes.list_all()`` (about 0.5 s); ``zipcodes.matching()``
-costs ~0.5 ms a call, too slow for a batch. Distances use each ZIP5's own lat/long; USPS zones are defined on
-ZIP3 areas, so a ZIP3-centroid average is a later refinement (see carriers.md, Zones).
+costs ~0.5 ms a call, too slow for a batch. Distances here use each ZIP5's own lat/long; zones, defined on ZIP3
+areas, use ZIP3 centroids (`fulfilment.domain.zones`).
 """
 
 from __future__ import annotations

@@ -183,6 +183,8 @@ class Order(Base):
     billable_weight_oz: Mapped[float | None] = mapped_column()
     reason: Mapped[str | None] = mapped_column(Text)
     extra: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    tags: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
+    route: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     lines: Mapped[list[OrderLineRow]] = relationship(

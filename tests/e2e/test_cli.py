@@ -106,12 +106,42 @@ def test_catalog_and_stock_rows_are_validated(env: dict[str, str], tmp_path: Pat
     assert result.returncode == 2 and "unknown warehouse 'WH-MOON'" in result.stderr and "line 4" in result.stderr
 
 
-def test_invalid_rules_stop_the_batch_with_the_message(env: dict[str, str], tmp_path: Path) -> None:
+def test_invalid_rules_stop_the_batch_with_the_message_of_rules_check(env: dict[str, str], tmp_path: Path) -> None:
     rules = tmp_path / "rules"
     shutil.copytree(ROOT / "rules", rules)
-    (rules / "carriers.yaml").write_text(
-        (rules / "carriers.yaml").read_text().replace("service: ups_ground}", "service: ups_nope}")
-    )
+    text = (rules / "carriers.yaml").read_text()
+    (rules / "carriers.yaml").write_text(text.replace("service: usps_ground_advantage}", "service: usps_nope}", 1))
     result = fulfil({**env, "FULFILMENT_RULES_DIR": str(rules)}, "batch", "run")
     assert result.returncode == 1
-    assert "carriers.yaml:" in result.stderr and "ups offers no service 'ups_nope'" in result.stderr
+    assert "carriers.yaml:" in result.stderr and "usps offers no service 'usps_nope'" in result.stderr
+    checked = fulfil(env, "rules", "check", str(rules))
+    assert checked.returncode == 1 and checked.stderr == result.stderr
+    assert fulfil(env, "rules", "check").returncode == 0
+
+
+def test_rules_explain_and_test(env: dict[str, str], tmp_path: Path) -> None:
+    summary = json.loads(fulfil(env, "demo", "--orders", "60", "--seed", "5", "--json").stdout)
+    assert summary["counts"]["labelled"] > 40
+    uploaded = Path(summary["outputs"]["tracking_csv"]).read_text().splitlines()[1:]
+    order_id = uploaded[0].split(",")[0]
+    result = fulfil(env, "rules", "explain", order_id, "--json")
+    assert result.returncode == 0, result.stderr
+    explained = json.loads(result.stdout)
+    decision = explained["decision"]
+    assert decision["rule_id"] == explained["stored"]["rule_id"] and decision["rules"][-1]["outcome"] == "matched"
+    assert {"zone", "zone_how", "po_box", "region", "residential"} <= set(explained["facts"])
+    assert "oz" in decision["billable_how"]
+    facts = explained["facts"]
+    assert facts["session"] == "demo-5" and facts["ship_by_hours"] is not None and facts["category"]
+    text = fulfil(env, "rules", "explain", order_id)
+    assert "Rules, in order:" in text.stdout and f"(rule {decision['rule_id']})" in text.stdout
+
+    table = tmp_path / "parcels.csv"
+    table.write_text("zip,weight_oz,length_in,width_in,height_in,po_box\n90001,7,10,8,1,\n60601,180,14,10,8,yes\n")
+    tried = fulfil(env, "rules", "test", str(table))
+    assert tried.returncode == 0, tried.stderr
+    assert "light-usps" in tried.stdout and "po-box-usps" in tried.stdout
+    table.write_text("zip,weight_oz,warehouse\n90001,heavy,\n90001,5,WH-MOON\n")
+    rejected = fulfil(env, "rules", "test", str(table))
+    assert rejected.returncode == 2
+    assert "line 2, column 'weight_oz'" in rejected.stderr and "'WH-MOON' is not in warehouses.yaml" in rejected.stderr

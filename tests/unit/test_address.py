@@ -6,7 +6,7 @@ import pytest
 
 from fulfilment.domain import address as checks
 from fulfilment.domain import zips
-from fulfilment.domain.address import AddressFlags, check_address, classify, normalise
+from fulfilment.domain.address import AddressFlags, check_address, classify, is_residential, normalise
 from fulfilment.domain.orders import Address
 from fulfilment.simulate import broken_addresses, realistic_addresses
 
@@ -251,3 +251,11 @@ def test_normalise_same_address_same_key() -> None:
     assert normalise(addr("123 Main St", zip_="02138")) != normalise(addr("123 Main St"))
     assert normalise(addr("P.O. Box 9")) == normalise(addr("PO Box 9")) == normalise(addr("POB 9"))
     assert normalise(addr("12 North Boulevard")) == normalise(addr("12 N Blvd"))
+
+
+def test_residential_unless_the_name_is_a_company() -> None:
+    home = Address("Ann Lee", "1 Main St", "Austin", "TX", "78701")
+    assert is_residential(home)
+    assert not is_residential(Address("Acme Widgets LLC", "1 Main St", "Austin", "TX", "78701"))
+    assert not is_residential(Address("Blue Sky Inc.", "1 Main St", "Austin", "TX", "78701"))
+    assert is_residential(Address("Lincoln Cohen", "1 Main St", "Austin", "TX", "78701"))

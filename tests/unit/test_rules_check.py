@@ -1,19 +1,27 @@
 """Rule files: a mistake is named by file, line and field, with a hint a seller can act on."""
 
+import shutil
 from pathlib import Path
 
 import pytest
 
+from fulfilment.domain.orders import Address
 from fulfilment.rules import load_rules
+from fulfilment.stages.route import destination_facts
 from fulfilment.yamlfile import ConfigInvalid
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def rules_with(tmp_path: Path, carriers: str | None = None, warehouses: str | None = None) -> Path:
-    for name, text in (("carriers.yaml", carriers), ("warehouses.yaml", warehouses)):
-        (tmp_path / name).write_text(text if text is not None else (ROOT / "rules" / name).read_text())
-    return tmp_path
+def rules_with(tmp_path: Path, **files: str) -> Path:
+    """A copy of the sample rules directory with some files replaced (`rates/x.yaml` → rates__x_yaml)."""
+    target = tmp_path / "rules"
+    shutil.copytree(ROOT / "rules", target, dirs_exist_ok=True)
+    for name, text in files.items():
+        path = target / name.replace("__", "/").replace("_yaml", ".yaml").replace("_csv", ".csv")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return target
 
 
 def errors_for(tmp_path: Path, **files: str) -> list[str]:
@@ -26,65 +34,165 @@ def sample(name: str) -> str:
     return (ROOT / "rules" / name).read_text()
 
 
+def line_of(text: str, needle: str) -> int:
+    return next(i for i, t in enumerate(text.splitlines(), 1) if needle in t)
+
+
+CARRIERS = sample("carriers.yaml")
+
+
+def carriers_error(tmp_path: Path, old: str, new: str) -> str:
+    text = CARRIERS.replace(old, new, 1)
+    assert text != CARRIERS
+    [error] = errors_for(tmp_path, carriers_yaml=text)
+    return error
+
+
 def test_shipped_rules_are_valid() -> None:
     rules = load_rules(ROOT / "rules")
     assert [w.code for w in rules.warehouses] == ["WH-EAST", "WH-CENTRAL", "WH-WEST"]
     assert rules.routes[-1].id == "default-usps"
+    assert len(rules.rates[("usps", "usps_ground_advantage")]) == 2
 
 
 def test_unknown_carrier_is_named_with_line(tmp_path: Path) -> None:
-    text = sample("carriers.yaml").replace(
-        "ship: {carrier: ups, service: ups_ground}", "ship: {carrier: dhl, service: x}"
+    text = CARRIERS.replace(
+        "ship: {carrier: usps, service: usps_ground_advantage}", "ship: {carrier: dhl, service: x}", 1
     )
-    line = next(i for i, t in enumerate(text.splitlines(), 1) if "carrier: dhl" in t)
-    [error] = errors_for(tmp_path, carriers=text)
-    assert f"carriers.yaml:{line}:" in error and "unknown carrier 'dhl'" in error and "known: usps, ups, fedex" in error
+    [error] = errors_for(tmp_path, carriers_yaml=text)
+    line = line_of(text, "carrier: dhl")
+    assert f"carriers.yaml:{line}: rule po-box-usps.ship.carrier: unknown carrier 'dhl'" in error
+    assert "known: usps, ups, fedex" in error
 
 
 def test_service_not_offered_by_carrier(tmp_path: Path) -> None:
-    text = sample("carriers.yaml").replace("service: ups_ground}", "service: fedex_ground}")
-    [error] = errors_for(tmp_path, carriers=text)
+    error = carriers_error(
+        tmp_path, "{carrier: usps, service: usps_ground_advantage}", "{carrier: ups, service: fedex_ground}"
+    )
     assert "ups offers no service 'fedex_ground'" in error and "offered: ups_ground" in error
 
 
 def test_missing_default_rule(tmp_path: Path) -> None:
-    text = sample("carriers.yaml").split("  # UPS refuses")[0]
-    [error] = errors_for(tmp_path, carriers=text)
-    assert "no default rule" in error
+    text = CARRIERS.split("  - id: default-usps")[0]
+    [error] = errors_for(tmp_path, carriers_yaml=text)
+    assert "no default rule" in error and "rule that has no `when`" in error
 
 
 def test_rule_after_catch_all_is_unreachable(tmp_path: Path) -> None:
-    text = sample("carriers.yaml") + "  - id: never\n    ship: {carrier: fedex, service: fedex_ground}\n"
-    [error] = errors_for(tmp_path, carriers=text)
-    assert "rule never" in error and "unreachable" in error and "default-usps" in error
+    text = CARRIERS + "  - id: never\n    ship: {carrier: fedex, service: fedex_ground}\n"
+    [error] = errors_for(tmp_path, carriers_yaml=text)
+    assert f"carriers.yaml:{line_of(text, 'id: never')}: rule never" in error
+    assert "unreachable: rule 'default-usps' above it matches every parcel" in error and "move this rule" in error
 
 
 def test_yaml_syntax_error_names_line(tmp_path: Path) -> None:
-    text = sample("carriers.yaml").replace("  usps:\n", "  usps:\n   bad: [\n", 1)
-    [error] = errors_for(tmp_path, carriers=text)
-    assert "carriers.yaml:" in error and "YAML syntax error" in error
+    text = CARRIERS.replace("  usps:\n", "  usps:\n   bad: [\n", 1)
+    [error] = errors_for(tmp_path, carriers_yaml=text)
+    assert "carriers.yaml:" in error and "YAML syntax error" in error and "indentation" in error
 
 
 def test_misspelt_field_gets_allowed_list(tmp_path: Path) -> None:
-    text = sample("carriers.yaml").replace("when: {weight_oz: {up_to: 15.99}}", "when: {weight_oz: {upto: 15.99}}")
-    [error] = errors_for(tmp_path, carriers=text)
-    assert "upto: unknown field" in error and "allowed here: above, up_to" in error
+    error = carriers_error(tmp_path, "when: {weight_oz: {up_to: 15.99}}", "when: {weight_oz: {upto: 15.99}}")
+    assert "rule light-usps.when.weight_oz.upto: unknown field" in error and "allowed here: above, up_to" in error
+
+
+def test_misspelt_condition_lists_the_conditions(tmp_path: Path) -> None:
+    error = carriers_error(tmp_path, "when: {po_box: true}", "when: {pobox: true}")
+    assert "rule po-box-usps.when.pobox: unknown field" in error and "po_box" in error and "zip_prefix" in error
 
 
 def test_empty_weight_band(tmp_path: Path) -> None:
-    text = sample("carriers.yaml").replace("{above: 0.999, up_to: 5}", "{above: 5, up_to: 1}")
-    assert any("the band is empty" in e for e in errors_for(tmp_path, carriers=text))
+    error = carriers_error(tmp_path, "{above: 0.999, up_to: 5}", "{above: 5, up_to: 1}")
+    assert "rule mid-usps.when.weight_lb: the band is empty" in error
 
 
 def test_bad_dim_weight_date(tmp_path: Path) -> None:
-    text = sample("carriers.yaml").replace("effective_from: 2026-07-12", "effective_from: July 12")
-    assert any("expected a date" in e and "2026-07-12" in e for e in errors_for(tmp_path, carriers=text))
+    error = carriers_error(tmp_path, "effective_from: 2026-07-12", "effective_from: July 12")
+    assert "expected a date" in error and "2026-07-12" in error
+
+
+def test_unknown_region_and_bad_state(tmp_path: Path) -> None:
+    error = carriers_error(tmp_path, "region: [military]", "region: [overseas]")
+    assert "not valid: overseas" in error and "regions: contiguous, alaska_hawaii, territory, military" in error
+    error = carriers_error(tmp_path, "region: [military]", "state: [Jersey]")
+    assert "rule military-usps.when.state: not valid: Jersey" in error and "2-letter codes" in error
+
+
+def test_yes_no_condition_with_text(tmp_path: Path) -> None:
+    error = carriers_error(tmp_path, "when: {po_box: true}", "when: {po_box: sometimes}")
+    assert "rule po-box-usps.when.po_box: expected true or false" in error
+
+
+def test_duplicate_rule_id(tmp_path: Path) -> None:
+    error = carriers_error(tmp_path, "id: mid-usps", "id: light-usps")
+    assert "rule id 'light-usps' is used twice" in error
+
+
+def test_rule_without_action(tmp_path: Path) -> None:
+    error = carriers_error(
+        tmp_path, "    ship: {carrier: usps, service: usps_ground_advantage}\n  - id: military", "  - id: military"
+    )
+    assert "rule po-box-usps: a rule needs exactly one of `ship` or `hold`" in error
+
+
+def test_strategy_with_unknown_or_unpriced_service(tmp_path: Path) -> None:
+    error = carriers_error(tmp_path, "cheapest: [ups_ground, fedex_ground]}", "cheapest: [ups_ground, fedex_home]}")
+    assert "rule heavy-ground.ship.cheapest: no carrier offers a service 'fedex_home'" in error
+    (tmp_path / "x").mkdir()
+    text = CARRIERS.replace("cheapest: [ups_ground, fedex_ground]}", "cheapest: [ups_ground, usps_priority]}")
+    rules = rules_with(tmp_path / "x", carriers_yaml=text)
+    (rules / "rates" / "usps_priority-2026-01-18.yaml").unlink()
+    with pytest.raises(ConfigInvalid) as caught:
+        load_rules(rules)
+    assert any("usps_priority has no rate card" in str(e) and "rules/rates/" in str(e) for e in caught.value.errors)
+
+
+def test_rate_card_mistakes(tmp_path: Path) -> None:
+    card = sample("rates/ups_ground-2026-01-01.yaml")
+    broken = card.replace("{up_to_lb: 3,", "{up_to_lb: 2,").replace(
+        "effective_from: 2026-01-01", "effective_from: soon"
+    )
+    broken = broken.replace("{up_to_lb: 5, zones: [", "{up_to_lb: 5, zones: [1.00, ")
+    errors = errors_for(tmp_path, **{"rates__ups_ground-2026-01-01_yaml": broken})
+    assert any("ups_ground-2026-01-01.yaml:6: effective_from: expected a date" in e for e in errors)
+    assert any(
+        f":{line_of(broken, '{up_to_lb: 2, zones: [11.39')}: prices[2]: overlapping weight bands" in e
+        and "lightest to heaviest" in e
+        for e in errors
+    )
+    assert any("prices[4].zones: expected 9 prices" in e for e in errors)
+
+
+def test_rate_card_for_a_service_that_does_not_exist(tmp_path: Path) -> None:
+    card = sample("rates/ups_ground-2026-01-01.yaml").replace("service: ups_ground", "service: ups_air")
+    [error] = errors_for(tmp_path, **{"rates__ups_air_yaml": card})
+    assert "ups_air.yaml" in error and "ups/ups_air is not a service in carriers.yaml" in error
+
+
+def test_bad_zone_chart_rows(tmp_path: Path) -> None:
+    chart = "dest_zip3,zone\n100,2\n9x1,4\n900,12\n100,3\n"
+    errors = errors_for(tmp_path, zones__088_csv=chart)
+    assert any("zones/088.csv:3: dest_zip3: '9x1' is not a ZIP3" in e for e in errors)
+    assert any("zones/088.csv:4: zone: zone 12 is not 1–9" in e for e in errors)
+    assert any("zones/088.csv:5: dest_zip3: 100 is listed twice" in e for e in errors)
+    assert all("hint: each row is a 3-digit destination ZIP prefix and a zone 1–9" in e for e in errors)
+
+
+def test_zone_chart_overrides_the_computed_zone_for_its_origin(tmp_path: Path) -> None:
+    rules = load_rules(rules_with(tmp_path, zones__088_csv="dest_zip3,zone\n900,7\n"))
+    assert rules.zone_charts == {"088": {"900": 7}}
+    east, west = rules.warehouse("WH-EAST"), rules.warehouse("WH-WEST")
+    to_la = Address("Ann Lee", "1 Main St", "Los Angeles", "CA", "90001")
+    assert destination_facts(to_la, east, rules)["zone"] == 7  # WH-EAST ships from 08837
+    assert destination_facts(to_la, west, rules)["zone_how"].endswith(
+        "between ZIP3 " + west.address.zip[:3] + " and 900"
+    )
 
 
 def test_warehouse_with_bad_state_zip_and_carrier(tmp_path: Path) -> None:
     text = sample("warehouses.yaml").replace("state: NJ", "state: Jersey").replace('zip: "08837"', "zip: 8837")
     text = text.replace("carriers: [usps, ups, fedex]", "carriers: [usps, pony]", 1)
-    errors = errors_for(tmp_path, warehouses=text)
+    errors = errors_for(tmp_path, warehouses_yaml=text)
     assert any("'Jersey' is not a US state" in e for e in errors)
     assert any("'8837' is not a ZIP code" in e and "quote ZIPs" in e for e in errors)
     assert any("unknown carrier 'pony'" in e for e in errors)
@@ -93,7 +201,7 @@ def test_warehouse_with_bad_state_zip_and_carrier(tmp_path: Path) -> None:
 
 def test_duplicate_warehouse_and_missing_file(tmp_path: Path) -> None:
     text = sample("warehouses.yaml").replace("code: WH-WEST", "code: WH-EAST")
-    assert any("'WH-EAST' is listed twice" in e for e in errors_for(tmp_path, warehouses=text))
-    (tmp_path / "warehouses.yaml").unlink()
+    assert any("'WH-EAST' is listed twice" in e for e in errors_for(tmp_path, warehouses_yaml=text))
+    (tmp_path / "rules" / "warehouses.yaml").unlink()
     with pytest.raises(ConfigInvalid, match="file not found"):
-        load_rules(tmp_path)
+        load_rules(tmp_path / "rules")
