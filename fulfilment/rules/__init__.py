@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from fulfilment.domain.risk import RiskRules
 from fulfilment.domain.routing import Carrier, RouteRule
 from fulfilment.rules.carriers import load_carriers
+from fulfilment.rules.risk import load_risk
 from fulfilment.rules.warehouses import WarehouseConfig, load_warehouses
 from fulfilment.yamlfile import ConfigError, ConfigInvalid
 
@@ -20,6 +22,7 @@ class Rules:
     warehouses: tuple[WarehouseConfig, ...]
     carriers: dict[str, Carrier]
     routes: tuple[RouteRule, ...]
+    risk: RiskRules
 
 
 def load_rules(rules_dir: Path) -> Rules:
@@ -36,6 +39,11 @@ def load_rules(rules_dir: Path) -> Rules:
         warehouses = load_warehouses(rules_dir / "warehouses.yaml", carriers)
     except ConfigInvalid as exc:
         errors.extend(exc.errors)
-    if errors or carriers is None:
+    risk: RiskRules | None = None
+    try:
+        risk = load_risk(rules_dir / "risk.yaml")
+    except ConfigInvalid as exc:
+        errors.extend(exc.errors)
+    if errors or carriers is None or risk is None:
         raise ConfigInvalid(errors)
-    return Rules(warehouses, carriers, routes)
+    return Rules(warehouses, carriers, routes, risk)
