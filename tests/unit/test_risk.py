@@ -52,7 +52,10 @@ def street(number: int) -> Address:
     return replace(HOME, street1=f"{number} Oak St")
 
 
-def codes(orders: list[ScreenOrder], context: RiskContext = RiskContext(), rules=RULES) -> dict[str, list[str]]:
+NO_CONTEXT = RiskContext()
+
+
+def codes(orders: list[ScreenOrder], context: RiskContext = NO_CONTEXT, rules=RULES) -> dict[str, list[str]]:
     return {oid: [h.code for h in holds] for oid, holds in screen(orders, context, rules).items()}
 
 
