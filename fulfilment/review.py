@@ -63,13 +63,13 @@ def held_ids(
     return list(session.scalars(query))
 
 
-def describe(ctx: Context, session: Session, order_ids: list[str]) -> list[dict[str, Any]]:
-    """The orders as the queue shows them: buyer, amount, ship-by, ship-to, open holds, in the given order."""
+def describe(ctx: Context, session: Session, order_ids: list[str], resolved: bool = False) -> list[dict[str, Any]]:
+    """The orders as the queue shows them: buyer, amount, ship-by, ship-to and open holds (all holds, with how
+    they were resolved, when `resolved`), in the given order."""
     orders = {o.id: o for o in session.scalars(select(Order).where(Order.id.in_(order_ids)))}
     holds: dict[str, list[Hold]] = {}
-    for hold in session.scalars(
-        select(Hold).where(Hold.order_id.in_(order_ids), Hold.resolved_at.is_(None)).order_by(Hold.id)
-    ):
+    query = select(Hold).where(Hold.order_id.in_(order_ids)).order_by(Hold.id)
+    for hold in session.scalars(query if resolved else query.where(Hold.resolved_at.is_(None))):
         holds.setdefault(hold.order_id, []).append(hold)
     result = []
     for order_id in order_ids:
@@ -90,13 +90,18 @@ def describe(ctx: Context, session: Session, order_ids: list[str]) -> list[dict[
                     for p in (order.ship_street1, order.ship_street2, order.ship_city, order.ship_state, order.ship_zip)
                     if p
                 ),
-                "holds": [
-                    {"code": h.code, "reason": h.reason, "details": h.details, "at": h.created_at.isoformat()}
-                    for h in holds.get(order_id, [])
-                ],
+                "holds": [_hold(h, resolved) for h in holds.get(order_id, [])],
             }
         )
     return result
+
+
+def _hold(hold: Hold, resolved: bool) -> dict[str, Any]:
+    shown = {"code": hold.code, "reason": hold.reason, "details": hold.details, "at": hold.created_at.isoformat()}
+    if resolved:
+        at = hold.resolved_at.isoformat() if hold.resolved_at else None
+        shown.update(resolution=hold.resolution, resolved_by=hold.resolved_by, resolved_at=at, note=hold.note)
+    return shown
 
 
 def history(session: Session, order_id: str) -> list[dict[str, str]]:

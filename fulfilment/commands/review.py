@@ -99,13 +99,14 @@ def register(app: typer.Typer) -> None:
         order_id: Annotated[str, typer.Argument(help="The order id.")],
         as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     ) -> None:
-        """One order: ship-to, open holds with the values that triggered them, and its audit trail."""
+        """One order: ship-to, every hold with the values that triggered it and how it was resolved, and its
+        audit trail."""
         from fulfilment.cli import _context, fail, out
         from fulfilment.review import describe, history
 
         ctx = _context()
         with ctx.session() as db:
-            items = describe(ctx, db, [order_id])
+            items = describe(ctx, db, [order_id], resolved=True)
             trail = history(db, order_id)
         if not items:
             raise fail(f"no order {order_id!r}")
@@ -119,7 +120,10 @@ def register(app: typer.Typer) -> None:
             highlight=False,
         )
         for hold in item["holds"]:
-            out.print(f"  HOLD {hold['code']}: {hold['reason']}\n       {json.dumps(hold['details'])}", highlight=False)
+            done = f" — {hold['resolution']} by {hold['resolved_by']}" if hold["resolution"] else ""
+            out.print(
+                f"  HOLD {hold['code']}: {hold['reason']}{done}\n       {json.dumps(hold['details'])}", highlight=False
+            )
         for entry in trail:
             out.print(
                 f"  {entry['at']}  {entry['from'] or '—'} → {entry['to']}  {entry['by']}  {entry['why']}",

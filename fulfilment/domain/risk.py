@@ -117,10 +117,12 @@ class SeenOrder:
 
 @dataclass(frozen=True, slots=True)
 class BuyerHistory:
-    """A buyer's past orders and returns (imported history plus orders shipped by the tool)."""
+    """A buyer's past orders and returns (imported history plus orders shipped by the tool), and when they last
+    returned something, if known."""
 
     orders: int = 0
     returns: int = 0
+    last_return_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,7 +196,14 @@ def _high_return(buyer: str, history: BuyerHistory, rule: ReturnRule) -> list[Ri
         f"buyer {buyer} returned {history.returns} of {history.orders} orders ({rate:.0%}); "
         f"the limit is {rule.rate:.0%}"
     )
-    details = {"orders": history.orders, "returns": history.returns, "rate": round(rate, 4), "limit": rule.rate}
+    details: dict[str, Any] = {
+        "orders": history.orders,
+        "returns": history.returns,
+        "rate": round(rate, 4),
+        "limit": rule.rate,
+    }
+    if history.last_return_at is not None:
+        details["last_return_at"] = history.last_return_at.isoformat()
     return [RiskHold(HIGH_RETURN_RATE, reason, details)]
 
 

@@ -17,7 +17,7 @@ SHIPPED = ("labelled",)
 def buyer_history(session: Session, buyers: set[str], exclude: set[str]) -> dict[str, BuyerHistory]:
     """Imported history (`buyers` table) plus the orders the tool shipped, per buyer; `exclude` orders not counted."""
     history = {
-        b.handle: BuyerHistory(b.prior_orders, b.prior_returns)
+        b.handle: BuyerHistory(b.prior_orders, b.prior_returns, b.last_return_at)
         for b in session.scalars(select(Buyer).where(Buyer.handle.in_(buyers)))
     }
     shipped = session.execute(
@@ -27,7 +27,7 @@ def buyer_history(session: Session, buyers: set[str], exclude: set[str]) -> dict
     )
     for buyer, count in shipped:
         past = history.get(buyer, BuyerHistory())
-        history[buyer] = BuyerHistory(past.orders + count, past.returns)
+        history[buyer] = BuyerHistory(past.orders + count, past.returns, past.last_return_at)
     return history
 
 

@@ -112,6 +112,13 @@ def test_review_queue_end_to_end(env: dict[str, str], tmp_path: Path) -> None:
         "routed",
         "labelled",
     ]
+    [returns] = json.loads(fulfil(env, "review", "show", "RET", "--json").stdout)["holds"]
+    assert (returns["code"], returns["resolution"], returns["note"]) == (
+        "HIGH_RETURN_RATE",
+        "rejected",
+        "serial returner",
+    )
+    assert returns["details"]["last_return_at"] == "2026-10-01T00:00:00+00:00" and returns["details"]["rate"] == 0.4
     zip_trail = json.loads(fulfil(env, "review", "show", "ZIP", "--json").stdout)["audit"]
     assert any(a["by"] == "reviewer:ann" and a["why"].startswith("address edited") for a in zip_trail)
     assert any(a["to"] == "approved" and a["why"] == "rescreened: passed the screen" for a in zip_trail)
