@@ -15,8 +15,10 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from fulfilment.domain.address import check_address, classify, normalise
+from fulfilment.domain import zips
+from fulfilment.domain.address import MILITARY_CITIES, check_address, classify, normalise
 from fulfilment.domain.orders import Address
+from fulfilment.domain.states import MILITARY, NONCONTIGUOUS, TERRITORIES, state_code
 
 HIGH_RETURN_RATE = "HIGH_RETURN_RATE"
 IP_BURST = "IP_BURST"
@@ -28,6 +30,7 @@ HIGH_QUANTITY = "HIGH_QUANTITY"
 BUYER_CANCEL_REQUEST = "BUYER_CANCEL_REQUEST"
 ADDRESS_CHANGED = "ADDRESS_CHANGED"
 
+REMOTE_STATES = NONCONTIGUOUS | TERRITORIES | MILITARY
 SHOWN_IDENTITIES = 10
 """At most this many buyers / addresses are listed in a burst hold's details."""
 
@@ -207,7 +210,21 @@ def _high_return(buyer: str, history: BuyerHistory, rule: ReturnRule) -> list[Ri
     return [RiskHold(HIGH_RETURN_RATE, reason, details)]
 
 
+def _maybe_remote(addr: Address) -> bool:
+    """A cheap superset of classify()'s remote cases (state, the ZIP's state or type, an APO/FPO/DPO city), so
+    that the street lines are only read for addresses that may be remote."""
+    info = zips.lookup(addr.zip)
+    stated = state_code(addr.state) if addr.state.strip() else None
+    return (
+        stated in REMOTE_STATES
+        or (info is not None and (info.state in REMOTE_STATES or info.type == "MILITARY"))
+        or addr.city.strip().upper() in MILITARY_CITIES
+    )
+
+
 def _remote(addr: Address) -> list[RiskHold]:
+    if not _maybe_remote(addr):
+        return []
     flags = classify(addr)
     if flags.is_military:
         where = "an APO/FPO/DPO military address"
