@@ -36,7 +36,8 @@ def _parse_time(text: str, ctx: Any) -> datetime:
 
 
 def _targets(ctx: Any, ids: list[str] | None, code: str | None, session: str | None) -> list[str]:
-    """The orders a decision applies to: the ids given, else every held order matching the filter."""
+    """The orders a decision applies to: the ids given, else every held order in the queue (parked ones are
+    decided by id) matching the filter."""
     from fulfilment.cli import fail
     from fulfilment.review import held_ids
 
@@ -47,7 +48,7 @@ def _targets(ctx: Any, ids: list[str] | None, code: str | None, session: str | N
     if not (code or session):
         raise fail("name the orders, or choose them with --code and/or --session")
     with ctx.session() as db:
-        found = held_ids(db, code=code, session_name=session, include_parked=True)
+        found = held_ids(db, code=code, session_name=session)
     if not found:
         raise fail("no held order matches the filter")
     return found

@@ -74,9 +74,13 @@ def test_review_queue_end_to_end(env: dict[str, str], tmp_path: Path) -> None:
     }
     assert list(queue(env, "--code", "REMOTE_DESTINATION")) == ["HI1", "HI2"]
 
-    # bulk approve by filter; a second reviewer deciding the same order is refused with who won
+    # one approved and shipped at once; the rest by filter; a second reviewer deciding one is told who won
+    now = fulfil(env, "review", "approve", "HI2", "--now", "--by", "ann")
+    assert now.returncode == 0, now.stderr
+    assert "approved" in now.stdout and "labels_pdf" in now.stdout
     approved = fulfil(env, "review", "approve", "--code", "REMOTE_DESTINATION", "--note", "island ok", "--by", "ann")
     assert approved.returncode == 0, approved.stderr
+    assert "HI1 approved" in approved.stdout and "HI2" not in approved.stdout
     again = fulfil(env, "review", "approve", "HI1", "--by", "bob")
     assert again.returncode == 1 and "HI1 is not held: it was approved by reviewer:ann" in again.stderr
 
@@ -97,7 +101,8 @@ def test_review_queue_end_to_end(env: dict[str, str], tmp_path: Path) -> None:
     assert queue(env) == {}
 
     second = json.loads(fulfil(env, "batch", "run", "--json").stdout)
-    assert second["counts"] == {"orders": 3, "labelled": 3, "held": 0, "backordered": 0, "failed": 0}
+    assert second["counts"] == {"orders": 2, "labelled": 2, "held": 0, "backordered": 0, "failed": 0}
+    assert json.loads(fulfil(env, "review", "show", "HI2", "--json").stdout)["status"] == "labelled"
 
     shown = json.loads(fulfil(env, "review", "show", "HI1", "--json").stdout)
     trail = [(a["from"], a["to"], a["by"], a["why"]) for a in shown["audit"]]

@@ -4,6 +4,8 @@ where planted, with the right codes; windows count orders of earlier batches; de
 from __future__ import annotations
 
 import json
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -23,7 +25,7 @@ from fulfilment.runner import run_batch
 from fulfilment.simulate import SAMPLE_CATALOG, simulate_session
 from fulfilment.store.buyers import set_history
 from fulfilment.store.inventory import set_stock, sync_warehouses, upsert_catalog
-from fulfilment.store.models import Hold, Order, Reservation
+from fulfilment.store.models import AuditEntry, Hold, Order, Reservation
 from fulfilment.store.orders import upsert_orders
 
 START = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=4)
@@ -192,3 +194,32 @@ def test_approved_orders_reenter_at_allocate_and_rejected_release_stock(ctx: Con
         assert not list(s.scalars(select(Reservation).where(Reservation.order_id == "R2")))
         resolved = {h.order_id: (h.resolution, h.resolved_by) for h in s.scalars(select(Hold))}
     assert resolved == {"R1": ("approved", "reviewer:ann"), "R2": ("rejected", "reviewer:ann")}
+
+
+def test_concurrent_decisions_on_one_order_have_one_winner(ctx: Context, tmp_path: Path) -> None:
+    stock_up(ctx)
+    far = replace(SPARE, street1="85 Kam Hwy", city="Haleiwa", state="HI", zip="96712")
+    import_export(ctx, tmp_path, [plain(f"C{i}", f"kai{i}", i, far) for i in range(6)], "race")
+    run_batch(ctx, timeout_s=120)
+    barrier = threading.Barrier(2)
+
+    def decide(order_id: str, reviewer: str, verb: str) -> bool:
+        barrier.wait()
+        with ctx.session() as s:
+            if verb == "approve":
+                return approve(s, order_id, reviewer).ok
+            return reject(s, order_id, reviewer, "no").ok
+
+    with ThreadPoolExecutor(2) as pool:
+        for i in range(6):
+            verbs = ("approve", "reject") if i % 2 else ("approve", "approve")
+            futures = [
+                pool.submit(decide, f"C{i}", f"reviewer:{n}", v) for n, v in zip(("ann", "bob"), verbs, strict=True)
+            ]
+            assert sorted(f.result() for f in futures) == [False, True]
+    with ctx.session() as s:
+        for i in range(6):
+            decisions = s.scalars(
+                select(AuditEntry.to_status).where(AuditEntry.entity_id == f"C{i}", AuditEntry.from_status == "held")
+            ).all()
+            assert len(decisions) == 1 and s.get(Order, f"C{i}").status == decisions[0]
