@@ -8,6 +8,8 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from fulfilment.domain import risk
 from fulfilment.domain.orders import Address
@@ -235,3 +237,34 @@ def test_source_flags_hold_when_set() -> None:
     assert codes([flagged]) == {"1": [risk.BUYER_CANCEL_REQUEST, risk.ADDRESS_CHANGED]}
     rules = replace(RULES, buyer_cancel_request=False, address_changed=False)
     assert codes([flagged], rules=rules) == {"1": []}
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    events=st.lists(st.tuples(st.integers(0, 180), st.sampled_from("abcd")), min_size=1, max_size=30),
+    min_orders=st.integers(1, 6),
+    min_distinct=st.integers(1, 4),
+    window=st.integers(0, 60),
+)
+def test_burst_windows_match_the_definition(
+    events: list[tuple[int, str]], min_orders: int, min_distinct: int, window: int
+) -> None:
+    """An order is held iff some window of `window` minutes holding it has enough orders and distinct buyers."""
+    orders = [order(str(i), buyer=b, minutes=m, ip="198.51.100.1") for i, (m, b) in enumerate(events)]
+    rule = risk.BurstRule(True, min_orders, min_distinct, timedelta(minutes=window))
+    rules = replace(
+        RULES,
+        address=False,
+        remote=False,
+        ip_burst=rule,
+        address_burst=replace(rule, enabled=False),
+        buyer_burst=replace(rule, enabled=False),
+    )
+    held = {oid for oid, c in codes(orders, rules=rules).items() if c}
+
+    def meets(start: int) -> bool:
+        inside = [(m, b) for m, b in events if start <= m <= start + window]
+        return len(inside) >= min_orders and len({b for _, b in inside}) >= min_distinct
+
+    expected = {str(i) for i, (m, _) in enumerate(events) if any(s <= m <= s + window and meets(s) for s, _ in events)}
+    assert held == expected
