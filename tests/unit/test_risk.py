@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fulfilment.domain import risk
+from fulfilment.domain.address import classify
 from fulfilment.domain.orders import Address
 from fulfilment.domain.risk import BuyerHistory, RiskContext, ScreenOrder, SeenOrder, burst_address_key, screen
 from fulfilment.domain.states import MILITARY, NONCONTIGUOUS, TERRITORIES
@@ -83,7 +84,10 @@ def test_realistic_addresses_raise_no_address_hold_and_remote_only_where_remote(
     for o in orders:
         remote = o.ship_to.state in NONCONTIGUOUS | TERRITORIES | MILITARY
         assert result[o.id] == (["REMOTE_DESTINATION"] if remote else []), o.ship_to
-    assert sum(1 for c in result.values() if c) > 50  # the set does exercise the remote forms
+    flags = [classify(a) for a in addresses]
+    assert sum(f.is_po_box for f in flags) > 20 and sum(f.is_military for f in flags) > 20
+    assert sum(f.is_territory for f in flags) > 10 and sum(f.is_alaska_hawaii for f in flags) > 10
+    assert sum(1 for a in addresses if a.street2) > 50 and {a.city for a in addresses} >= {"APO", "FPO"}
 
 
 def test_broken_addresses_are_all_held_with_their_code() -> None:
