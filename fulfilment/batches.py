@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,50 +47,69 @@ def new_batch_id() -> str:
     return f"B{utcnow():%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
 
 
+CLAIMABLE = {"pending": "claimed", "approved": "screened"}
+"""What a batch claims and to which status: approved orders skip the screen and re-enter at allocate."""
+
+
 def start_batch(
-    ctx: Context, session_name: str | None = None, trigger: str = "staff", actor: str = "cli"
+    ctx: Context,
+    session_name: str | None = None,
+    trigger: str = "staff",
+    actor: str = "cli",
+    order_ids: Sequence[str] | None = None,
 ) -> tuple[str, list[Next]]:
-    """Claim every pending order (of one live session, if named) into a new batch split into chunks.
+    """Claim every pending or approved order (of one live session, or only `order_ids`, if given) into a new
+    batch split into chunks.
 
     Returns the batch id and the first messages to send (one per chunk; the documents step when empty).
     """
     with ctx.session() as session:
         sync_warehouses(session, ctx.rules.warehouses)
-        query = select(Order.id).where(Order.status == "pending").order_by(Order.paid_at, Order.created_at, Order.id)
+        query = (
+            select(Order.id, Order.status)
+            .where(Order.status.in_(CLAIMABLE))
+            .order_by(Order.paid_at, Order.created_at, Order.id)
+        )
         if session_name:
             query = query.join(LiveSession, LiveSession.id == Order.session_id).where(LiveSession.name == session_name)
-        ids = list(session.scalars(locked(session, query, skip_locked=True)))
+        if order_ids is not None:
+            query = query.where(Order.id.in_(order_ids))
+        claimed = session.execute(locked(session, query, skip_locked=True)).all()
         batch = Batch(
             id=new_batch_id(),
             status="running",
             trigger=trigger,
             session_name=session_name,
-            order_count=len(ids),
+            order_count=len(claimed),
             outputs={},
         )
         session.add(batch)
         size = ctx.settings.chunk_size
-        chunks = [Chunk(batch_id=batch.id, seq=i // size, stage=CHUNK_STAGES[0]) for i in range(0, len(ids), size)]
+        chunks = [Chunk(batch_id=batch.id, seq=i // size, stage=CHUNK_STAGES[0]) for i in range(0, len(claimed), size)]
         batch.chunk_count = len(chunks)
         session.add_all(chunks)
         session.flush()
-        for chunk, start in zip(chunks, range(0, len(ids), size), strict=True):
-            part = ids[start : start + size]
-            session.execute(
-                update(Order)
-                .where(Order.id.in_(part), Order.status == "pending")
-                .values(status="claimed", batch_id=batch.id, chunk_id=chunk.id, updated_at=utcnow())
-            )
-            audit.record(
-                session,
-                "order",
-                [(i, "pending", "claimed", f"claimed by batch {batch.id}") for i in part],
-                actor,
-            )
+        for chunk, start in zip(chunks, range(0, len(claimed), size), strict=True):
+            part = claimed[start : start + size]
+            for status, to_status in CLAIMABLE.items():
+                ids = [i for i, s in part if s == status]
+                if not ids:
+                    continue
+                session.execute(
+                    update(Order)
+                    .where(Order.id.in_(ids), Order.status == status)
+                    .values(status=to_status, batch_id=batch.id, chunk_id=chunk.id, updated_at=utcnow())
+                )
+                audit.record(
+                    session,
+                    "order",
+                    [(i, status, to_status, f"claimed by batch {batch.id}") for i in ids],
+                    actor,
+                )
         audit.record(
             session,
             "batch",
-            [(batch.id, None, "running", f"{len(ids)} orders in {len(chunks)} chunks")],
+            [(batch.id, None, "running", f"{len(claimed)} orders in {len(chunks)} chunks")],
             actor,
         )
         if not chunks:

@@ -16,7 +16,7 @@ from rich.table import Table
 from sqlalchemy.exc import OperationalError
 
 from fulfilment.config import Settings, SettingsError, load_settings
-from fulfilment.domain.orders import NotAnExportError, RowError
+from fulfilment.domain.orders import NotAnExportError, ParseResult, RowError
 from fulfilment.yamlfile import ConfigInvalid
 
 if TYPE_CHECKING:
@@ -84,21 +84,10 @@ def db_upgrade() -> None:
     out.print(f"database at revision {revision}")
 
 
-@import_app.command("tiktok")
-def import_tiktok(
-    file: Annotated[Path, typer.Argument(help="Seller Center order export, CSV or XLSX.")],
-    session: Annotated[str | None, typer.Option(help="Tag the orders with this live session.")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
-) -> None:
-    """Import a TikTok Shop order export: good rows are stored, bad rows are named; exit 2 if any were rejected."""
-    from fulfilment.ingest.tiktok_export import parse_tiktok_export
+def _store_orders(ctx: Any, file: Path, parsed: ParseResult, session: str | None, as_json: bool) -> None:
+    """Store parsed orders in one transaction and report: counts, skipped and rejected rows; exit 2 on rejects."""
     from fulfilment.store.orders import upsert_orders
 
-    ctx = _context()
-    try:
-        parsed = parse_tiktok_export(file, ctx.settings.shop_timezone)
-    except (NotAnExportError, OSError) as exc:
-        raise fail(f"nothing imported: {exc}") from None
     with ctx.session() as db:
         counts = upsert_orders(db, parsed.orders, source=file.name, actor="cli:import", live_session=session)
     result = {
@@ -125,9 +114,48 @@ def import_tiktok(
         raise typer.Exit(EXIT_PARTIAL)
 
 
-def _import_table(file: Path, kind: str) -> None:
+@import_app.command("tiktok")
+def import_tiktok(
+    file: Annotated[Path, typer.Argument(help="Seller Center order export, CSV or XLSX.")],
+    session: Annotated[str | None, typer.Option(help="Tag the orders with this live session.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Import a TikTok Shop order export: good rows are stored, bad rows are named; exit 2 if any were rejected."""
+    from fulfilment.ingest.tiktok_export import parse_tiktok_export
+
+    ctx = _context()
+    try:
+        parsed = parse_tiktok_export(file, ctx.settings.shop_timezone)
+    except (NotAnExportError, OSError) as exc:
+        raise fail(f"nothing imported: {exc}") from None
+    _store_orders(ctx, file, parsed, session, as_json)
+
+
+@import_app.command("json")
+def import_json(
+    file: Annotated[Path, typer.Argument(help="A JSON array of orders, or JSON Lines (one order per line).")],
+    session: Annotated[str | None, typer.Option(help="Tag the orders with this live session.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Import orders from another channel as JSON; bad records are named by record (array) or line (JSON Lines)
+    number; exit 2 if any were rejected."""
+    from fulfilment.ingest.json_orders import parse_json_orders
+
+    ctx = _context()
+    try:
+        parsed = parse_json_orders(file)
+    except (NotAnExportError, OSError) as exc:
+        raise fail(f"nothing imported: {exc}") from None
+    _store_orders(ctx, file, parsed, session, as_json)
+
+
+TableRows = list[tuple[int, dict[str, Any]]]
+
+
+def import_table(file: Path, kind: str, apply: Callable[[Any, Any, TableRows], tuple[int, list[RowError]]]) -> None:
+    """Read a small CSV table (`TABLES[kind]`), `apply(ctx, db, good rows)` in one transaction, report per row;
+    exit 2 if any row was rejected (by the reader or by `apply`)."""
     from fulfilment.ingest.tables import TABLES, read_table
-    from fulfilment.store.inventory import set_stock, sync_warehouses, upsert_catalog
 
     ctx = _context()
     try:
@@ -137,16 +165,25 @@ def _import_table(file: Path, kind: str) -> None:
     errors = [r for r in rows if isinstance(r, RowError)]
     good = [r for r in rows if not isinstance(r, RowError)]
     with ctx.session() as db:
-        if kind == "catalog":
-            applied = upsert_catalog(db, good)
-        else:
-            sync_warehouses(db, ctx.rules.warehouses)
-            applied, refused = set_stock(db, good)
-            errors.extend(refused)
+        applied, refused = apply(ctx, db, good)
+        errors.extend(refused)
     _report_rows(sorted(errors, key=lambda e: e.line), file)
     out.print(f"{file}: {applied} rows applied, {len(errors)} rejected", highlight=False)
     if errors:
         raise typer.Exit(EXIT_PARTIAL)
+
+
+def _apply_catalog(ctx: Any, db: Any, rows: TableRows) -> tuple[int, list[RowError]]:
+    from fulfilment.store.inventory import upsert_catalog
+
+    return upsert_catalog(db, rows), []
+
+
+def _apply_stock(ctx: Any, db: Any, rows: TableRows) -> tuple[int, list[RowError]]:
+    from fulfilment.store.inventory import set_stock, sync_warehouses
+
+    sync_warehouses(db, ctx.rules.warehouses)
+    return set_stock(db, rows)
 
 
 @catalog_app.command("import")
@@ -154,13 +191,13 @@ def catalog_import(
     file: Annotated[Path, typer.Argument(help="CSV: sku,weight_oz,length_in,width_in,height_in[,name,category,bin]")],
 ) -> None:
     """Add or update SKUs' weights and box sizes; exit 2 if any row was rejected."""
-    _import_table(file, "catalog")
+    import_table(file, "catalog", _apply_catalog)
 
 
 @stock_app.command("import")
 def stock_import(file: Annotated[Path, typer.Argument(help="CSV: warehouse,sku,on_hand")]) -> None:
     """Set on-hand counts per warehouse and SKU; exit 2 if any row was rejected."""
-    _import_table(file, "stock")
+    import_table(file, "stock", _apply_stock)
 
 
 @warehouses_app.command("list")

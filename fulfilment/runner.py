@@ -5,7 +5,7 @@ from __future__ import annotations
 import atexit
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -106,9 +106,11 @@ def run_batch(
     progress: Progress | None = None,
     timeout_s: float | None = None,
     trigger: str = "staff",
+    order_ids: Sequence[str] | None = None,
 ) -> dict[str, Any]:
-    """Claim pending orders into a batch, run every stage and return the batch summary."""
-    batch_id, first = batches.start_batch(ctx, session_name, trigger=trigger)
+    """Claim pending and approved orders (only `order_ids`, if given) into a batch, run every stage and return
+    the batch summary."""
+    batch_id, first = batches.start_batch(ctx, session_name, trigger=trigger, order_ids=order_ids)
     return _drive(ctx, batch_id, first, progress, timeout_s)
 
 

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, time, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+HANDLING_BUSINESS_DAYS = 3
+"""TikTok Shop US: hand the parcel to the carrier within 3 business days of payment, by 11:59 PM shop time."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,3 +89,14 @@ class ParseResult:
 
 class NotAnExportError(ValueError):
     """The file is not the kind of file the importer reads; nothing was imported."""
+
+
+def ship_by(paid_at: datetime, shop_tz: ZoneInfo, business_days: int = HANDLING_BUSINESS_DAYS) -> datetime:
+    """The latest hand-over time of an order paid at `paid_at`: 11:59 PM shop time, `business_days` weekdays on."""
+    day = paid_at.astimezone(shop_tz).date()
+    left = business_days
+    while left:
+        day += timedelta(days=1)
+        if day.weekday() < 5:
+            left -= 1
+    return datetime.combine(day, time(23, 59), tzinfo=shop_tz)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +51,15 @@ def whole_number(cell: str) -> int:
         return int(cell)
     except ValueError:
         raise ValueError(f"{cell!r} is not a whole number") from None
+
+
+def iso_datetime(cell: str) -> datetime:
+    """An ISO 8601 time; a date or a time without an offset is taken as UTC."""
+    try:
+        value = datetime.fromisoformat(cell)
+    except ValueError:
+        raise ValueError(f"{cell!r} is not an ISO 8601 date or time") from None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def read_table(path: Path, columns: list[Column]) -> Iterator[tuple[int, dict[str, Any]] | RowError]:
@@ -99,4 +109,10 @@ TABLES: dict[str, list[Column]] = {
         Column("bin", text, required=False),
     ],
     "stock": [Column("warehouse", text), Column("sku", text), Column("on_hand", whole_number)],
+    "buyers": [
+        Column("buyer", text),
+        Column("orders", whole_number),
+        Column("returns", whole_number),
+        Column("last_return_at", iso_datetime, required=False),
+    ],
 }

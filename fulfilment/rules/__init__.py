@@ -12,9 +12,11 @@ from pathlib import Path
 from typing import TypeVar
 
 from fulfilment.domain.rates import RateCard
+from fulfilment.domain.risk import RiskRules
 from fulfilment.domain.routing import Carrier, RouteRule
 from fulfilment.rules.carriers import load_carriers
 from fulfilment.rules.rates import load_rates
+from fulfilment.rules.risk import load_risk
 from fulfilment.rules.warehouses import WarehouseConfig, load_warehouses
 from fulfilment.rules.zones import load_zone_charts
 from fulfilment.yamlfile import ConfigError, ConfigInvalid
@@ -33,6 +35,7 @@ class Rules:
     routes: tuple[RouteRule, ...]
     rates: dict[tuple[str, str], tuple[RateCard, ...]]
     zone_charts: dict[str, dict[str, int]]
+    risk: RiskRules
 
     def warehouse(self, code: str | None) -> WarehouseConfig | None:
         return next((w for w in self.warehouses if w.code == code), None)
@@ -54,15 +57,16 @@ def load_rules(rules_dir: Path) -> Rules:
     priced = {(card.carrier, card.service) for card in cards}
     carriers, routes = _collect(errors, lambda: load_carriers(rules_dir / "carriers.yaml", priced), (None, ()))
     warehouses = _collect(errors, lambda: load_warehouses(rules_dir / "warehouses.yaml", carriers), ())
+    risk = _collect(errors, lambda: load_risk(rules_dir / "risk.yaml"), None)
     for card in cards:
         offered = carriers[card.carrier].services if carriers and card.carrier in carriers else {}
         if carriers is not None and card.service not in offered:
             known = ", ".join(f"{c}/{s}" for c in carriers for s in carriers[c].services)
             message = f"{card.carrier}/{card.service} is not a service in carriers.yaml"
             errors.append(ConfigError(card.source, 0, "service", message, f"known: {known}"))
-    if errors or carriers is None:
+    if errors or carriers is None or risk is None:
         raise ConfigInvalid(errors)
     rates: dict[tuple[str, str], tuple[RateCard, ...]] = {}
     for card in cards:
         rates[(card.carrier, card.service)] = (*rates.get((card.carrier, card.service), ()), card)
-    return Rules(warehouses, carriers, routes, rates, charts)
+    return Rules(warehouses, carriers, routes, rates, charts, risk)

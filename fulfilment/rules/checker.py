@@ -47,6 +47,20 @@ class Checker:
             return None
         return float(value)
 
+    def flag(self, m: LineDict, key: str, field: str, default: bool = True) -> bool:
+        value = m.get(key, default)
+        if not isinstance(value, bool):
+            self.error(m, key, f"{field}.{key}", f"expected true or false, got {value!r}")
+            return default
+        return value
+
+    def whole(self, m: LineDict, key: str, field: str, default: int, minimum: int = 1) -> int:
+        value = m.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+            self.error(m, key, f"{field}.{key}", f"expected a whole number ≥ {minimum}, got {value!r}")
+            return default
+        return value
+
     def unknown_keys(self, m: LineDict, allowed: set[str], field: str) -> None:
         for key in m:
             if key not in allowed:

@@ -71,6 +71,22 @@ class Transitions:
         audit.record(session, "order", [(o, self.from_status, s, r) for o, s, r, _ in self.changes], self.actor)
 
 
+def move(
+    session: Session, order_id: str, from_status: str, to_status: str, actor: str, reason: str, **values: Any
+) -> bool:
+    """One guarded state change and its audit row; False, writing nothing, when the order is not in
+    `from_status` (someone else moved it first)."""
+    result = session.execute(
+        update(Order)
+        .where(Order.id == order_id, Order.status == from_status)
+        .values(status=to_status, reason=reason, updated_at=utcnow(), **values)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        return False
+    audit.record(session, "order", [(order_id, from_status, to_status, reason)], actor)
+    return True
+
+
 def set_chunk_stage(session: Session, chunk: Chunk, stage: str) -> None:
     """Move a claimed chunk on to `stage`."""
     chunk.stage = stage

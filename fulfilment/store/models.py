@@ -83,6 +83,7 @@ class Buyer(Base):
     first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     prior_orders: Mapped[int] = mapped_column(Integer, default=0)
     prior_returns: Mapped[int] = mapped_column(Integer, default=0)
+    last_return_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class CatalogItem(Base):
@@ -150,14 +151,19 @@ class Chunk(Base):
 
 
 class Order(Base):
-    """An order to ship; `status` goes pending → claimed → screened|held → allocated|backordered → routed → labelled."""
+    """An order to ship; `status` goes pending → claimed → screened|held → allocated|backordered → routed → labelled.
+
+    A held order is decided by a reviewer: ``approved`` (the next batch claims it straight to ``screened``) or
+    ``rejected``; `hold_until` parks it out of the review queue. `address_key` is the normalised ship-to address
+    that burst checks group on.
+    """
 
     __tablename__ = "orders"
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     channel: Mapped[str] = mapped_column(String(30))
     status: Mapped[str] = mapped_column(String(20), index=True)
     buyer: Mapped[str] = mapped_column(String(200), index=True)
-    buyer_ip: Mapped[str | None] = mapped_column(String(64))
+    buyer_ip: Mapped[str | None] = mapped_column(String(64), index=True)
     ship_name: Mapped[str] = mapped_column(String(200))
     ship_street1: Mapped[str] = mapped_column(String(300))
     ship_street2: Mapped[str] = mapped_column(String(300), default="")
@@ -166,10 +172,12 @@ class Order(Base):
     ship_zip: Mapped[str] = mapped_column(String(20))
     ship_country: Mapped[str] = mapped_column(String(10), default="US")
     ship_phone: Mapped[str] = mapped_column(String(40), default="")
+    address_key: Mapped[str] = mapped_column(String(400), default="", index=True)
     amount: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
     buyer_message: Mapped[str] = mapped_column(Text, default="")
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    hold_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     session_id: Mapped[int | None] = mapped_column(ForeignKey("live_sessions.id"), index=True)
     batch_id: Mapped[str | None] = mapped_column(ForeignKey("batches.id"), index=True)
     chunk_id: Mapped[int | None] = mapped_column(ForeignKey("batch_chunks.id"), index=True)
@@ -218,6 +226,8 @@ class Hold(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     resolution: Mapped[str | None] = mapped_column(String(50))
+    resolved_by: Mapped[str | None] = mapped_column(String(100))
+    note: Mapped[str | None] = mapped_column(Text)
 
 
 class Reservation(Base):

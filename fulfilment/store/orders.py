@@ -11,6 +11,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from fulfilment.domain.orders import ImportedOrder
+from fulfilment.domain.risk import burst_address_key
 from fulfilment.store import audit
 from fulfilment.store.models import LiveSession, Order, OrderLineRow, utcnow
 
@@ -86,6 +87,7 @@ def _order_values(order: ImportedOrder, source: str, live_session: int | None, f
         "ship_zip": a.zip,
         "ship_country": a.country,
         "ship_phone": a.phone,
+        "address_key": burst_address_key(a),
         "amount": order.amount,
         "buyer_message": order.buyer_message,
         "created_at": order.created_at,

@@ -5,28 +5,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 from pypdf import PdfReader
 from sqlalchemy import func, select
 
 from fulfilment import batches
 from fulfilment.channels.bulk_file import read_tracking_upload
-from fulfilment.config import load_settings
 from fulfilment.demo import prepare_demo
-from fulfilment.pipeline import context
 from fulfilment.runner import run_batch
 from fulfilment.store.models import AuditEntry, Chunk, Order, Reservation, Shipment, Stock
 from tests.barcodes import code128_texts
-from tests.conftest import fulfil_env
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def ctx(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    url = request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "pg_url")
-    monkeypatch.delenv("FULFILMENT_REDIS_URL", raising=False)
-    for key, value in fulfil_env(tmp_path, url).items():
-        monkeypatch.setenv(key, value)
-    return context(load_settings())
 
 
 def stock_totals(ctx) -> dict[tuple[str, str], tuple[int, int]]:

@@ -205,3 +205,55 @@ def test_duplicate_warehouse_and_missing_file(tmp_path: Path) -> None:
     (tmp_path / "rules" / "warehouses.yaml").unlink()
     with pytest.raises(ConfigInvalid, match="file not found"):
         load_rules(tmp_path / "rules")
+
+
+def test_shipped_risk_rules_hold_the_issue_defaults() -> None:
+    risk = load_rules(ROOT / "rules").risk
+    assert (risk.high_return.rate, risk.high_return.min_orders) == (0.30, 5)
+    assert (risk.ip_burst.min_orders, risk.ip_burst.min_distinct, risk.ip_burst.window.total_seconds()) == (4, 2, 900)
+    assert (risk.address_burst.min_distinct, risk.address_burst.window.total_seconds()) == (3, 3600)
+    assert (risk.buyer_burst.min_distinct, risk.buyer_burst.window.total_seconds()) == (3, 3600)
+    assert (risk.remote, risk.remote_action) == (True, "hold")
+    assert (risk.high_value.above, risk.high_quantity.above) == (500, 10)
+
+
+def test_missing_risk_file_is_an_error(tmp_path: Path) -> None:
+    folder = rules_with(tmp_path)
+    (folder / "risk.yaml").unlink()
+    with pytest.raises(ConfigInvalid) as caught:
+        load_rules(folder)
+    assert [str(e) for e in caught.value.errors] == [f"{folder / 'risk.yaml'}:0: (file): file not found"]
+
+
+def test_risk_mistakes_are_named_with_line_and_field(tmp_path: Path) -> None:
+    text = (
+        sample("risk.yaml")
+        .replace("rate: 0.30", "rate: 30")
+        .replace("action: hold", "action: ignore")
+        .replace("min_buyers: 2,", "min_buyers: two,")
+        .replace("high_quantity: {enabled: true", "high_quantity: {enabled: yes please")
+    )
+    text += "  velocity: {enabled: true}\n"
+    lines = {
+        key: next(i for i, t in enumerate(text.splitlines(), 1) if key in t)
+        for key in ("rate: 30", "action: ignore", "min_buyers: two", "yes please", "velocity")
+    }
+    errors = errors_for(tmp_path, risk_yaml=text)
+    path = tmp_path / "risk.yaml"
+    assert any(e.startswith(f"{path}:{lines['rate: 30']}: checks.high_return_rate.rate: 30") for e in errors), errors
+    assert any(
+        f":{lines['action: ignore']}: checks.remote_destination.action: unknown action 'ignore'" in e
+        and "route_only" in e
+        for e in errors
+    )
+    assert any(f":{lines['min_buyers: two']}: checks.ip_burst.min_buyers" in e for e in errors)
+    assert any(f":{lines['yes please']}: checks.high_quantity.enabled: expected true or false" in e for e in errors)
+    assert any(f":{lines['velocity']}: checks.velocity: unknown field" in e for e in errors)
+    assert len(errors) == 5
+
+
+def test_risk_checks_can_be_switched_off_and_left_out(tmp_path: Path) -> None:
+    text = "checks:\n  ip_burst: {enabled: false}\n  remote_destination: {action: route_only}\n"
+    risk = load_rules(rules_with(tmp_path, risk_yaml=text)).risk
+    assert not risk.ip_burst.enabled and risk.ip_burst.min_orders == 4
+    assert risk.remote_action == "route_only" and risk.address_burst.enabled

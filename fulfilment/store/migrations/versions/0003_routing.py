@@ -1,7 +1,7 @@
 """routing: order tags set by stages, and the routing decision's details (options, quotes) per order
 
 Revision ID: 0003_routing
-Revises: 0001
+Revises: 0002_risk
 """
 
 from collections.abc import Sequence
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0003_routing"
-down_revision: str | None = "0001"
+down_revision: str | None = "0002_risk"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
