@@ -239,7 +239,7 @@ def test_risk_mistakes_are_named_with_line_and_field(tmp_path: Path) -> None:
         for key in ("rate: 30", "action: ignore", "min_buyers: two", "yes please", "velocity")
     }
     errors = errors_for(tmp_path, risk_yaml=text)
-    path = tmp_path / "risk.yaml"
+    path = tmp_path / "rules" / "risk.yaml"
     assert any(e.startswith(f"{path}:{lines['rate: 30']}: checks.high_return_rate.rate: 30") for e in errors), errors
     assert any(
         f":{lines['action: ignore']}: checks.remote_destination.action: unknown action 'ignore'" in e
