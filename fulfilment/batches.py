@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from fulfilment.domain.combine import address_key, chunks_keeping_groups
 from fulfilment.pipeline import CHUNK_STAGES, Context, next_chunk_stage
 from fulfilment.stages.allocate import allocate_chunk
 from fulfilment.stages.documents import write_documents
@@ -32,6 +33,9 @@ CHUNK_STAGE_RUNNERS: dict[str, ChunkStage] = {
 TERMINAL = ("completed", "completed_with_errors", "failed")
 ORDER_OUTCOMES = ("labelled", "held", "backordered", "failed")
 IN_FLIGHT = ("claimed", "screened", "allocated", "routed")
+CLAIMABLE = {"pending": "claimed", "backordered": "screened"}
+"""What a batch claims and the state each re-enters at: backordered orders passed screening and go to allocate."""
+_ADDRESS = (Order.buyer, Order.ship_name, Order.ship_street1, Order.ship_street2, Order.ship_zip)
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,47 +54,54 @@ def new_batch_id() -> str:
 def start_batch(
     ctx: Context, session_name: str | None = None, trigger: str = "staff", actor: str = "cli"
 ) -> tuple[str, list[Next]]:
-    """Claim every pending order (of one live session, if named) into a new batch split into chunks.
+    """Claim every pending and backordered order (of one live session, if named) into a new batch of chunks.
+
+    Orders go in ship-by order, except that one buyer's orders to one address are kept in one chunk (moved up
+    to the first of them) so the label stage can combine them.
 
     Returns the batch id and the first messages to send (one per chunk; the documents step when empty).
     """
     with ctx.session() as session:
         sync_warehouses(session, ctx.rules.warehouses)
-        query = select(Order.id).where(Order.status == "pending").order_by(Order.paid_at, Order.created_at, Order.id)
+        query = (
+            select(Order.id, Order.status, *_ADDRESS)
+            .where(Order.status.in_(CLAIMABLE))
+            .order_by(Order.paid_at, Order.created_at, Order.id)
+        )
         if session_name:
             query = query.join(LiveSession, LiveSession.id == Order.session_id).where(LiveSession.name == session_name)
-        ids = list(session.scalars(locked(session, query, skip_locked=True)))
+        rows = session.execute(locked(session, query, skip_locked=True)).all()
+        keys = [address_key(*r[2:]) if ctx.settings.combine else r.id for r in rows]
+        parts = [[rows[i] for i in part] for part in chunks_keeping_groups(keys, ctx.settings.chunk_size)]
         batch = Batch(
             id=new_batch_id(),
             status="running",
             trigger=trigger,
             session_name=session_name,
-            order_count=len(ids),
+            order_count=len(rows),
             outputs={},
         )
         session.add(batch)
-        size = ctx.settings.chunk_size
-        chunks = [Chunk(batch_id=batch.id, seq=i // size, stage=CHUNK_STAGES[0]) for i in range(0, len(ids), size)]
+        chunks = [Chunk(batch_id=batch.id, seq=i, stage=CHUNK_STAGES[0]) for i in range(len(parts))]
         batch.chunk_count = len(chunks)
         session.add_all(chunks)
         session.flush()
-        for chunk, start in zip(chunks, range(0, len(ids), size), strict=True):
-            part = ids[start : start + size]
-            session.execute(
-                update(Order)
-                .where(Order.id.in_(part), Order.status == "pending")
-                .values(status="claimed", batch_id=batch.id, chunk_id=chunk.id, updated_at=utcnow())
-            )
-            audit.record(
-                session,
-                "order",
-                [(i, "pending", "claimed", f"claimed by batch {batch.id}") for i in part],
-                actor,
-            )
+        for chunk, part in zip(chunks, parts, strict=True):
+            for status, to_status in CLAIMABLE.items():
+                ids = [r.id for r in part if r.status == status]
+                if not ids:
+                    continue
+                session.execute(
+                    update(Order)
+                    .where(Order.id.in_(ids), Order.status == status)
+                    .values(status=to_status, batch_id=batch.id, chunk_id=chunk.id, updated_at=utcnow())
+                )
+                why = f"claimed by batch {batch.id}" + (" to allocate again" if status == "backordered" else "")
+                audit.record(session, "order", [(i, status, to_status, why) for i in ids], actor)
         audit.record(
             session,
             "batch",
-            [(batch.id, None, "running", f"{len(ids)} orders in {len(chunks)} chunks")],
+            [(batch.id, None, "running", f"{len(rows)} orders in {len(chunks)} chunks")],
             actor,
         )
         if not chunks:

@@ -113,15 +113,20 @@ def choose_service(
     dest: Destination,
     on: date,
     ships_with: frozenset[str] | None = None,
+    services: frozenset[str] = frozenset(),
 ) -> RouteDecision:
     """Walk the rules in order; the first whose weight band holds and whose service takes the parcel decides.
 
-    `ships_with` limits the carriers to those that collect from the parcel's warehouse.
+    `ships_with` limits the carriers to those that collect from the parcel's warehouse, and `services`, when
+    not empty, the services it ships.
     """
     trace: list[str] = []
     for rule in rules:
         if ships_with is not None and rule.carrier not in ships_with:
             trace.append(f"{rule.id}: skipped, the warehouse does not ship with {rule.carrier}")
+            continue
+        if services and rule.service not in services:
+            trace.append(f"{rule.id}: skipped, the warehouse does not ship {rule.service}")
             continue
         carrier = carriers[rule.carrier]
         billable, how = billable_weight_oz(parcel, dim_rule_on(carrier.dim_rules, on))

@@ -5,9 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from fulfilment.domain.alerts import AlertRules
+from fulfilment.domain.allocation import Policy
 from fulfilment.domain.routing import Carrier, RouteRule
 from fulfilment.rules.carriers import load_carriers
-from fulfilment.rules.warehouses import WarehouseConfig, load_warehouses
+from fulfilment.rules.warehouses import WarehouseConfig, WarehouseRules, load_warehouses
 from fulfilment.yamlfile import ConfigError, ConfigInvalid
 
 __all__ = ["Rules", "WarehouseConfig", "load_rules"]
@@ -20,6 +22,8 @@ class Rules:
     warehouses: tuple[WarehouseConfig, ...]
     carriers: dict[str, Carrier]
     routes: tuple[RouteRule, ...]
+    allocation: Policy = Policy()
+    alerts: AlertRules = AlertRules()
 
 
 def load_rules(rules_dir: Path) -> Rules:
@@ -27,7 +31,7 @@ def load_rules(rules_dir: Path) -> Rules:
     errors: list[ConfigError] = []
     carriers: dict[str, Carrier] | None = None
     routes: tuple[RouteRule, ...] = ()
-    warehouses: tuple[WarehouseConfig, ...] = ()
+    warehouses: WarehouseRules | None = None
     try:
         carriers, routes = load_carriers(rules_dir / "carriers.yaml")
     except ConfigInvalid as exc:
@@ -36,6 +40,6 @@ def load_rules(rules_dir: Path) -> Rules:
         warehouses = load_warehouses(rules_dir / "warehouses.yaml", carriers)
     except ConfigInvalid as exc:
         errors.extend(exc.errors)
-    if errors or carriers is None:
+    if errors or carriers is None or warehouses is None:
         raise ConfigInvalid(errors)
-    return Rules(warehouses, carriers, routes)
+    return Rules(warehouses.warehouses, carriers, routes, warehouses.policy, warehouses.alerts)

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Iterable
+from datetime import date, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from fulfilment.domain.address import classify
 from fulfilment.domain.parcel import Item, Parcel, pack
-from fulfilment.domain.routing import Destination, choose_service
+from fulfilment.domain.routing import Destination, RouteDecision, choose_service
 from fulfilment.pipeline import Context
 from fulfilment.stages.shipping import ship_to
 from fulfilment.store import stock
@@ -23,18 +24,37 @@ class MissingWeight(ValueError):
 
 def parcel_for(order: Order, catalog: dict[str, CatalogItem]) -> Parcel:
     """Pack the order's lines, taking weights and boxes from the catalog, else the source's unit weight."""
+    return pack_lines([(line.sku, line.quantity, line.unit_weight_oz) for line in order.lines], catalog)
+
+
+def pack_lines(lines: Iterable[tuple[str, int, float | None]], catalog: dict[str, CatalogItem]) -> Parcel:
+    """Pack (sku, units, the source's unit weight or None) lines; catalog weights and boxes come first."""
     items = []
-    for line in order.lines:
-        known = catalog.get(line.sku)
+    for sku, quantity, unit_weight_oz in lines:
+        known = catalog.get(sku)
         if known is not None:
-            items.append(
-                Item(line.sku, line.quantity, known.weight_oz, known.length_in, known.width_in, known.height_in)
-            )
-        elif line.unit_weight_oz:
-            items.append(Item(line.sku, line.quantity, line.unit_weight_oz, 0.0, 0.0, 0.0))
+            items.append(Item(sku, quantity, known.weight_oz, known.length_in, known.width_in, known.height_in))
+        elif unit_weight_oz:
+            items.append(Item(sku, quantity, unit_weight_oz, 0.0, 0.0, 0.0))
         else:
-            raise MissingWeight(f"SKU {line.sku} has no weight: add it to the catalog (fulfil catalog import)")
+            raise MissingWeight(f"SKU {sku} has no weight: add it to the catalog (fulfil catalog import)")
     return pack(items)
+
+
+def route_parcel(ctx: Context, parcel: Parcel, order: Order, warehouse_code: str, today: date) -> RouteDecision:
+    """The service for a parcel to the order's address from a warehouse (its carriers and services only)."""
+    warehouse = next((w for w in ctx.rules.warehouses if w.code == warehouse_code), None)
+    flags = classify(ship_to(order))
+    dest = Destination(order.ship_state, is_po_box=flags.is_po_box, is_military=flags.is_military)
+    return choose_service(
+        ctx.rules.routes,
+        ctx.rules.carriers,
+        parcel,
+        dest,
+        today,
+        frozenset(warehouse.carriers) if warehouse else None,
+        frozenset(warehouse.services) if warehouse else frozenset(),
+    )
 
 
 def route_chunk(ctx: Context, session: Session, chunk_id: int) -> None:
@@ -42,7 +62,6 @@ def route_chunk(ctx: Context, session: Session, chunk_id: int) -> None:
     orders = chunk_orders(session, chunk_id, "allocated")
     skus = {line.sku for order in orders for line in order.lines}
     catalog = {c.sku: c for c in session.scalars(select(CatalogItem).where(CatalogItem.sku.in_(skus)))}
-    ships_with = {w.code: frozenset(w.carriers) for w in ctx.rules.warehouses}
     today = datetime.now(ctx.settings.shop_timezone).date()
     moves = Transitions("allocated", actor="stage:route")
     failed: list[str] = []
@@ -53,16 +72,7 @@ def route_chunk(ctx: Context, session: Session, chunk_id: int) -> None:
             moves.add(order.id, "failed", str(exc))
             failed.append(order.id)
             continue
-        flags = classify(ship_to(order))
-        dest = Destination(order.ship_state, is_po_box=flags.is_po_box, is_military=flags.is_military)
-        decision = choose_service(
-            ctx.rules.routes,
-            ctx.rules.carriers,
-            parcel,
-            dest,
-            today,
-            ships_with.get(order.warehouse_code or ""),
-        )
+        decision = route_parcel(ctx, parcel, order, order.warehouse_code or "", today)
         if decision.rule_id is None:
             moves.add(order.id, "failed", "no carrier service can take this parcel: " + decision.reason)
             failed.append(order.id)

@@ -2,32 +2,43 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
 from sqlalchemy import and_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from fulfilment.store.claims import locked
 from fulfilment.store.db import is_sqlite
 from fulfilment.store.models import Reservation, Stock
 
 
-def available(session: Session, skus: Iterable[str]) -> dict[tuple[str, str], int]:
-    """Units available (on hand - reserved) per (warehouse, sku): a hint, the reservation itself decides."""
-    rows = session.execute(
-        select(Stock.warehouse_code, Stock.sku, Stock.on_hand - Stock.reserved).where(Stock.sku.in_(set(skus)))
+def available(session: Session, skus: Iterable[str], lock: bool = False) -> dict[tuple[str, str], int]:
+    """Units available (on hand - reserved) per (warehouse, sku): a hint, the reservation itself decides.
+
+    With `lock`, the stock rows are locked in (warehouse, sku) order until the transaction ends, so two
+    allocations that share SKUs queue instead of deadlocking (PostgreSQL; SQLite has one writer anyway).
+    """
+    stmt = (
+        select(Stock.warehouse_code, Stock.sku, Stock.on_hand - Stock.reserved)
+        .where(Stock.sku.in_(set(skus)))
+        .order_by(Stock.warehouse_code, Stock.sku)
     )
+    rows = session.execute(locked(session, stmt) if lock else stmt)
     return {(w, s): int(a) for w, s, a in rows}
 
 
 def _insert_reservation(session: Session, order_id: str, warehouse: str, sku: str, quantity: int) -> bool:
+    """Insert the reservation row (or revive a released one); False when it is already reserved."""
     dialect = sqlite if is_sqlite(session.get_bind()) else postgresql  # type: ignore[arg-type]
-    stmt = (
-        dialect.insert(Reservation)
-        .values(order_id=order_id, warehouse_code=warehouse, sku=sku, quantity=quantity, status="reserved")
-        .on_conflict_do_nothing(index_elements=["order_id", "warehouse_code", "sku"])
-        .returning(Reservation.id)
+    insert = dialect.insert(Reservation).values(
+        order_id=order_id, warehouse_code=warehouse, sku=sku, quantity=quantity, status="reserved"
     )
+    stmt = insert.on_conflict_do_update(
+        index_elements=["order_id", "warehouse_code", "sku"],
+        set_={"quantity": quantity, "status": "reserved"},
+        where=Reservation.__table__.c.status == "released",
+    ).returning(Reservation.id)
     return session.execute(stmt).first() is not None
 
 
@@ -40,25 +51,26 @@ def _take(session: Session, warehouse: str, sku: str, quantity: int) -> bool:
     return session.execute(stmt).rowcount == 1  # type: ignore[attr-defined]
 
 
-def reserve(session: Session, order_id: str, warehouse: str, needed: Mapping[str, int]) -> bool:
-    """Reserve every SKU of an order in one warehouse, or nothing: True when all of it is held.
+def reserve(session: Session, order_id: str, parts: Sequence[tuple[str, Mapping[str, int]]]) -> bool:
+    """Reserve every (warehouse, {sku: units}) part of an order, or nothing: True when all of it is held.
 
-    The reservation row is inserted first (ON CONFLICT DO NOTHING) so a second delivery cannot reserve
-    again; the stock row is then changed only if enough is available, in one guarded UPDATE.
+    The reservation row is inserted first (ON CONFLICT: only a released row is revived) so a second delivery
+    cannot reserve again; the stock row is then changed only if enough is available, in one guarded UPDATE.
     """
-    taken: list[tuple[str, int]] = []
-    for sku, quantity in needed.items():
-        if not _insert_reservation(session, order_id, warehouse, sku, quantity):
-            continue
-        if not _take(session, warehouse, sku, quantity):
-            _undo(session, order_id, warehouse, taken + [(sku, 0)])
-            return False
-        taken.append((sku, quantity))
+    taken: list[tuple[str, str, int]] = []
+    for warehouse, needed in parts:
+        for sku, quantity in needed.items():
+            if not _insert_reservation(session, order_id, warehouse, sku, quantity):
+                continue
+            if not _take(session, warehouse, sku, quantity):
+                _undo(session, order_id, taken + [(warehouse, sku, 0)])
+                return False
+            taken.append((warehouse, sku, quantity))
     return True
 
 
-def _undo(session: Session, order_id: str, warehouse: str, taken: list[tuple[str, int]]) -> None:
-    for sku, quantity in taken:
+def _undo(session: Session, order_id: str, taken: list[tuple[str, str, int]]) -> None:
+    for warehouse, sku, quantity in taken:
         if quantity:
             session.execute(
                 update(Stock)
