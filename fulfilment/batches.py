@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from fulfilment.domain.combine import address_key, chunks_keeping_groups
 from fulfilment.pipeline import CHUNK_STAGES, Context, next_chunk_stage
+from fulfilment.stages.alerts import stock_alerts
 from fulfilment.stages.allocate import allocate_chunk
 from fulfilment.stages.documents import write_documents
 from fulfilment.stages.label import label_chunk
@@ -199,6 +200,7 @@ def run_batch_stage(ctx: Context, batch_id: str, stage: str) -> list[Next]:
             return []
         if stage == "documenting":
             batch.outputs = {**batch.outputs, **write_documents(ctx, session, batch_id)}
+            batch.alerts = stock_alerts(ctx, session, batch_id)
             following = "pushing"
         else:
             batch.outputs = {**batch.outputs, **push_tracking(ctx, session, batch_id)}
@@ -246,3 +248,9 @@ def summary(ctx: Context, batch_id: str) -> dict[str, Any] | None:
             "outputs": {k: batch.outputs.get(k) for k in keys},
             "elapsed_s": round((end - batch.created_at).total_seconds(), 3),
         }
+
+
+def alerts(ctx: Context, batch_id: str) -> list[dict[str, Any]]:
+    """The batch's low-stock alerts ({sku, available, reason}), listed once its chunks are done."""
+    with ctx.session() as session:
+        return list(session.scalar(select(Batch.alerts).where(Batch.id == batch_id)) or [])

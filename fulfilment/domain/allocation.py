@@ -148,6 +148,17 @@ def _ordinal(n: int) -> str:
     return f"{n}{'th' if 10 <= n % 100 <= 20 else {1: 'st', 2: 'nd', 3: 'rd'}.get(n % 10, 'th')}"
 
 
+def _closeness(miles: Mapping[str, float | None], chosen: str, radius: float) -> str:
+    """How near the chosen warehouse is: the closest, or tied with it within the radius and first by rank."""
+    m = miles[chosen]
+    if m is None:
+        return "closest policy, distance unknown"
+    nearest = min((d for d in miles.values() if d is not None), default=m)
+    if m > nearest and radius > 0:
+        return f"{m:.0f} mi, within {radius:g} mi of the closest, first by rank"
+    return f"closest, {m:.0f} mi"
+
+
 def choose(
     needed: Mapping[str, int],
     state: str,
@@ -176,10 +187,7 @@ def choose(
         if policy.mode == "ranked":
             how = f"ranked {_ordinal(whole_ok.index(chosen) + 1)}"
         else:
-            m = miles[chosen]
-            how = f"closest, {m:.0f} mi" if m is not None else "closest, distance unknown"
-            if policy.tie_radius_miles > 0:
-                how += f", ties within {policy.tie_radius_miles:g} mi go by rank"
+            how = _closeness(miles, chosen, policy.tie_radius_miles)
         passed = f"; {', '.join(skipped)} short of stock" if skipped else ""
         return Allocation(((chosen, dict(needed)),), f"allocated from {chosen} ({how}{passed}{why_override})")
     short = shortfall(needed, whole_ok or [w for w, _ in ranked], available)

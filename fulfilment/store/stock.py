@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from fulfilment.store.claims import locked
 from fulfilment.store.db import is_sqlite
-from fulfilment.store.models import Reservation, Stock
+from fulfilment.store.models import Reservation, Stock, Warehouse
 
 
 def available(session: Session, skus: Iterable[str], lock: bool = False) -> dict[tuple[str, str], int]:
@@ -123,3 +123,15 @@ def release(session: Session, order_ids: list[str]) -> None:
         )
     if rows:
         session.execute(update(Reservation).where(Reservation.id.in_([r[0] for r in rows])).values(status="released"))
+
+
+def levels(session: Session, sku: str | None = None) -> list[tuple[str, str, int, int]]:
+    """(warehouse, sku, on hand, reserved) rows, by SKU then warehouse rank; one SKU's when given."""
+    stmt = (
+        select(Stock.warehouse_code, Stock.sku, Stock.on_hand, Stock.reserved)
+        .join(Warehouse, Warehouse.code == Stock.warehouse_code)
+        .order_by(Stock.sku, Warehouse.rank)
+    )
+    if sku:
+        stmt = stmt.where(Stock.sku == sku)
+    return [(w, s, int(h), int(r)) for w, s, h, r in session.execute(stmt)]
