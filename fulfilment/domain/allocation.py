@@ -154,9 +154,11 @@ def _closeness(miles: Mapping[str, float | None], chosen: str, radius: float) ->
     if m is None:
         return "closest policy, distance unknown"
     nearest = min((d for d in miles.values() if d is not None), default=m)
-    if m > nearest and radius > 0:
+    if m <= nearest:
+        return f"closest, {m:.0f} mi"
+    if m <= nearest + radius:
         return f"{m:.0f} mi, within {radius:g} mi of the closest, first by rank"
-    return f"closest, {m:.0f} mi"
+    return f"{m:.0f} mi, the nearest in stock"
 
 
 def choose(
