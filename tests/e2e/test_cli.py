@@ -116,3 +116,27 @@ def test_invalid_rules_stop_the_batch_with_the_message(env: dict[str, str], tmp_
     result = fulfil({**env, "FULFILMENT_RULES_DIR": str(rules)}, "batch", "run")
     assert result.returncode == 1
     assert "carriers.yaml:" in result.stderr and "ups offers no service 'ups_nope'" in result.stderr
+
+
+def test_stock_import_delta_show_and_never_below_reserved(env: dict[str, str], tmp_path: Path) -> None:
+    import sqlite3
+
+    counts = tmp_path / "count.csv"
+    counts.write_text("warehouse,sku,on_hand\nWH-EAST,A,5\nWH-WEST,A,7\nWH-WEST,B,1\n")
+    assert fulfil(env, "stock", "import", str(counts)).returncode == 0
+    sold = tmp_path / "sold-elsewhere.csv"
+    sold.write_text("warehouse,sku,on_hand\nWH-EAST,A,2\nWH-WEST,A,-3\n")
+    result = fulfil(env, "stock", "import", str(sold), "--delta")
+    assert result.returncode == 0 and "2 rows applied" in result.stdout, result.stderr
+    shown = json.loads(fulfil(env, "stock", "show", "A", "--json").stdout)
+    assert [(r["warehouse"], r["on_hand"], r["available"]) for r in shown] == [("WH-EAST", 7, 7), ("WH-WEST", 4, 4)]
+
+    with sqlite3.connect(env["FULFILMENT_DATABASE_URL"].removeprefix("sqlite:///")) as db:
+        db.execute("UPDATE stock SET reserved = 3 WHERE warehouse_code = 'WH-WEST' AND sku = 'A'")
+    below = tmp_path / "below.csv"
+    below.write_text("warehouse,sku,on_hand\nWH-WEST,A,-2\n")
+    result = fulfil(env, "stock", "import", str(below), "--delta")
+    assert result.returncode == 2
+    assert "line 2" in result.stderr and "below the 3 units reserved" in result.stderr
+    table = fulfil(env, "stock", "show", "A")
+    assert "WH-WEST" in table.stdout and " 4 " in table.stdout and " 1 " in table.stdout, table.stdout

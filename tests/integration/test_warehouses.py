@@ -10,12 +10,13 @@ import pytest
 from pypdf import PdfReader
 from sqlalchemy import select
 
+from fulfilment.batches import alerts
 from fulfilment.config import load_settings
 from fulfilment.domain.orders import Address, ImportedOrder, OrderLine
 from fulfilment.pipeline import context
 from fulfilment.runner import run_batch
 from fulfilment.store.inventory import set_stock, sync_warehouses, upsert_catalog
-from fulfilment.store.models import Order, Outbox, Shipment
+from fulfilment.store.models import AuditEntry, Order, Outbox, Shipment
 from fulfilment.store.orders import upsert_orders
 from tests.conftest import fulfil_env
 
@@ -114,3 +115,29 @@ def test_combining_can_be_switched_off(tmp_path: Path, monkeypatch, sqlite_url: 
         upsert_orders(s, ORDERS, source="test", actor="test")
     summary = run_batch(ctx, timeout_s=120)
     assert len(PdfReader(summary["outputs"]["labels_pdf"]).pages) == 6
+
+
+def test_backorders_wait_for_stock_then_ship_in_ship_by_order(tmp_path: Path, monkeypatch, sqlite_url: str) -> None:
+    ctx = ctx_for(tmp_path, monkeypatch, sqlite_url)
+    wanted = [order(10 + i, f"buyer{i}", CA, "C", "C") for i in range(8)]  # 16 units of C; 10 in stock
+    with ctx.session() as s:
+        upsert_orders(s, wanted, source="test", actor="test")
+    first = run_batch(ctx, timeout_s=120)
+    assert (first["counts"]["labelled"], first["counts"]["backordered"]) == (5, 3)
+    assert [a["sku"] for a in alerts(ctx, first["batch_id"])] == ["C"], "C ran out: a low-stock alert"
+    with ctx.session() as s:
+        waiting = list(s.scalars(select(Order.id).where(Order.status == "backordered").order_by(Order.id)))
+        assert s.scalar(select(AuditEntry.reason).where(AuditEntry.entity == "stock", AuditEntry.entity_id == "C"))
+        set_stock(s, [(1, {"warehouse": "WH-CENTRAL", "sku": "C", "on_hand": 4})], delta=True)
+    assert waiting == ["O15", "O16", "O17"], "the latest orders wait"
+
+    second = run_batch(ctx, timeout_s=120)
+    assert (second["counts"]["orders"], second["counts"]["labelled"], second["counts"]["backordered"]) == (3, 2, 1)
+    with ctx.session() as s:
+        assert s.get(Order, "O17").status == "backordered", "stock goes to the earliest backorders first"
+        steps = [
+            (a.from_status, a.to_status)
+            for a in s.scalars(select(AuditEntry).where(AuditEntry.entity_id == "O15").order_by(AuditEntry.id))
+        ]
+    assert steps[-4:] == [("backordered", "screened"), ("screened", "allocated"), ("allocated", "routed"),
+                          ("routed", "labelled")], "re-enters at allocation, not screening"  # fmt: skip
