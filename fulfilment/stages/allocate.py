@@ -15,7 +15,11 @@ from fulfilment.store.claims import Transitions, chunk_orders
 
 def allocate_chunk(ctx: Context, session: Session, chunk_id: int) -> None:
     """Move the chunk's screened orders to ``allocated`` (stock reserved in one or, split, several warehouses)
-    or ``backordered`` (with the shortfall); the reason is kept in ``orders.allocation_reason`` too."""
+    or ``backordered`` (with the shortfall); the reason is kept in ``orders.allocation_reason`` too.
+
+    The chunk's stock rows are locked first, so the available counts decided on are exact; the reservations
+    are then written for the whole chunk with guarded updates (see `stock.reserve_many`).
+    """
     orders = chunk_orders(session, chunk_id, "screened")
     if not orders:
         return
@@ -25,19 +29,18 @@ def allocate_chunk(ctx: Context, session: Session, chunk_id: int) -> None:
     late = {w.code: f"; past {w.code}'s {w.cutoff:%H:%M} cut-off" for w in active if w.cutoff and now > w.cutoff}
     hint = stock.available(session, {line.sku for order in orders for line in order.lines}, lock=True)
     moves = Transitions("screened", actor="stage:allocate")
+    plans = []
     for order in orders:
         needed = demand([(line.sku, line.quantity) for line in order.lines])
         decision = choose(needed, order.ship_state, order.ship_zip, sites, ctx.rules.allocation, hint, distance_miles)
-        reason = decision.reason
-        if not decision.backordered and not stock.reserve(session, order.id, decision.parts):
-            reason = f"backordered: another allocation took the stock first ({decision.reason})"
-        elif not decision.backordered:
-            for warehouse, part in decision.parts:
-                for sku, quantity in part.items():
-                    hint[(warehouse, sku)] -= quantity
-            reason += "".join(late.get(w, "") for w, _ in decision.parts)
-            first = decision.parts[0][0]
-            moves.add(order.id, "allocated", reason, warehouse_code=first, allocation_reason=reason)
+        if decision.backordered:
+            moves.add(order.id, "backordered", decision.reason, allocation_reason=decision.reason)
             continue
-        moves.add(order.id, "backordered", reason, allocation_reason=reason)
+        for warehouse, part in decision.parts:
+            for sku, quantity in part.items():
+                hint[(warehouse, sku)] -= quantity
+        plans.append((order.id, decision.parts))
+        reason = decision.reason + "".join(late.get(w, "") for w, _ in decision.parts)
+        moves.add(order.id, "allocated", reason, warehouse_code=decision.parts[0][0], allocation_reason=reason)
+    stock.reserve_many(session, plans)
     moves.apply(session)

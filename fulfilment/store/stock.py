@@ -10,7 +10,10 @@ from sqlalchemy.orm import Session
 
 from fulfilment.store.claims import locked
 from fulfilment.store.db import is_sqlite
-from fulfilment.store.models import Reservation, Stock, Warehouse
+from fulfilment.store.models import Reservation, Stock, Warehouse, utcnow
+
+INSERT_SLICE = 1000
+"""Reservation rows per INSERT statement."""
 
 
 def available(session: Session, skus: Iterable[str], lock: bool = False) -> dict[tuple[str, str], int]:
@@ -28,18 +31,42 @@ def available(session: Session, skus: Iterable[str], lock: bool = False) -> dict
     return {(w, s): int(a) for w, s, a in rows}
 
 
-def _insert_reservation(session: Session, order_id: str, warehouse: str, sku: str, quantity: int) -> bool:
-    """Insert the reservation row (or revive a released one); False when it is already reserved."""
+class StockChanged(RuntimeError):
+    """Stock the allocation counted on was gone when reserved; the transaction must roll back and retry."""
+
+
+def _insert_reservations(session: Session, rows: list[tuple[str, str, str, int]]) -> list[tuple[str, str, str, int]]:
+    """Insert (order, warehouse, sku, units) reservation rows, reviving released ones; returns the rows that
+    were new (a row already reserved is left alone: a redelivery cannot reserve twice)."""
     dialect = sqlite if is_sqlite(session.get_bind()) else postgresql  # type: ignore[arg-type]
-    insert = dialect.insert(Reservation).values(
-        order_id=order_id, warehouse_code=warehouse, sku=sku, quantity=quantity, status="reserved"
-    )
-    stmt = insert.on_conflict_do_update(
-        index_elements=["order_id", "warehouse_code", "sku"],
-        set_={"quantity": quantity, "status": "reserved"},
-        where=Reservation.__table__.c.status == "released",
-    ).returning(Reservation.id)
-    return session.execute(stmt).first() is not None
+    table = Reservation.__table__
+    created = []
+    for start in range(0, len(rows), INSERT_SLICE):
+        values = [
+            {"order_id": o, "warehouse_code": w, "sku": k, "quantity": q, "status": "reserved", "created_at": utcnow()}
+            for o, w, k, q in rows[start : start + INSERT_SLICE]
+        ]
+        insert = dialect.insert(Reservation).values(values)
+        stmt = insert.on_conflict_do_update(
+            index_elements=["order_id", "warehouse_code", "sku"],
+            set_={"quantity": insert.excluded.quantity, "status": "reserved"},
+            where=table.c.status == "released",
+        ).returning(table.c.order_id, table.c.warehouse_code, table.c.sku, table.c.quantity)
+        created.extend(tuple(r) for r in session.execute(stmt))
+    return created
+
+
+def reserve_many(session: Session, plans: Sequence[tuple[str, Sequence[tuple[str, Mapping[str, int]]]]]) -> None:
+    """Reserve the parts of many orders at once: one insert of reservation rows, then one guarded UPDATE per
+    (warehouse, sku) for the units newly reserved. Raises StockChanged if any UPDATE finds too little (call
+    it with the stock rows locked, see `available(lock=True)`, and it will not)."""
+    rows = [(o, w, sku, q) for o, parts in plans for w, part in parts for sku, q in part.items()]
+    totals: dict[tuple[str, str], int] = {}
+    for _order, warehouse, sku, quantity in _insert_reservations(session, rows):
+        totals[(warehouse, sku)] = totals.get((warehouse, sku), 0) + quantity
+    for (warehouse, sku), quantity in sorted(totals.items()):
+        if not _take(session, warehouse, sku, quantity):
+            raise StockChanged(f"{sku} at {warehouse}: fewer than {quantity} units left to reserve")
 
 
 def _take(session: Session, warehouse: str, sku: str, quantity: int) -> bool:
@@ -60,7 +87,7 @@ def reserve(session: Session, order_id: str, parts: Sequence[tuple[str, Mapping[
     taken: list[tuple[str, str, int]] = []
     for warehouse, needed in parts:
         for sku, quantity in needed.items():
-            if not _insert_reservation(session, order_id, warehouse, sku, quantity):
+            if not _insert_reservations(session, [(order_id, warehouse, sku, quantity)]):
                 continue
             if not _take(session, warehouse, sku, quantity):
                 _undo(session, order_id, taken + [(warehouse, sku, 0)])

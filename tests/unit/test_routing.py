@@ -67,6 +67,13 @@ def test_warehouse_carriers_limit_the_rules() -> None:
     assert "does not ship with ups" in decision.reason
 
 
+def test_warehouse_services_limit_the_rules() -> None:
+    only_fedex = frozenset({"fedex_ground"})
+    decision = choose_service(RULES.routes, RULES.carriers, Parcel(10 * 16, 12, 10, 8), HOME, ON, None, only_fedex)
+    assert decision.rule_id is None
+    assert "heavy-ups: skipped, the warehouse does not ship ups_ground" in decision.reason
+
+
 def test_pack_stacks_heights_and_sums_weight() -> None:
     parcel = pack([Item("TEE", 2, 6.0, 10, 8, 1), Item("MUG", 1, 14.0, 6, 6, 5)])
     assert parcel.weight_oz == 26.0
