@@ -72,6 +72,10 @@ def _parts(session: Session, orders: list[Order]) -> list[Part]:
     return parts
 
 
+def _buyer_address(order: Order) -> tuple[str, ...]:
+    return address_key(order.buyer, order.ship_name, order.ship_street1, order.ship_street2, order.ship_zip)
+
+
 def _parcels(ctx: Context, parts: list[Part], catalog: dict[str, CatalogItem]) -> list[Parcel]:
     """Group parts into parcels (same buyer, address and warehouse; up to the combine limit) and route each.
 
@@ -93,11 +97,7 @@ def _parcels(ctx: Context, parts: list[Part], catalog: dict[str, CatalogItem]) -
         return Parcel(members, decision if decision.rule_id or len(members) > 1 else stored, packed.weight_oz)
 
     limit = ctx.settings.combine_max if ctx.settings.combine else 1
-    keys = [
-        (address_key(o.buyer, o.ship_name, o.ship_street1, o.ship_street2, o.ship_zip), p.warehouse)
-        for p in parts
-        for o in (p.order,)
-    ]
+    keys = [(_buyer_address(p.order), p.warehouse) for p in parts]
     parcels = []
     for group in groups(keys, limit):
         parcel = route([parts[i] for i in group])

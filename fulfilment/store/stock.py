@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 
-from sqlalchemy import and_, select, update
+from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -76,43 +76,6 @@ def _take(session: Session, warehouse: str, sku: str, quantity: int) -> bool:
         .values(reserved=Stock.reserved + quantity)
     )
     return session.execute(stmt).rowcount == 1  # type: ignore[attr-defined]
-
-
-def reserve(session: Session, order_id: str, parts: Sequence[tuple[str, Mapping[str, int]]]) -> bool:
-    """Reserve every (warehouse, {sku: units}) part of an order, or nothing: True when all of it is held.
-
-    The reservation row is inserted first (ON CONFLICT: only a released row is revived) so a second delivery
-    cannot reserve again; the stock row is then changed only if enough is available, in one guarded UPDATE.
-    """
-    taken: list[tuple[str, str, int]] = []
-    for warehouse, needed in parts:
-        for sku, quantity in needed.items():
-            if not _insert_reservations(session, [(order_id, warehouse, sku, quantity)]):
-                continue
-            if not _take(session, warehouse, sku, quantity):
-                _undo(session, order_id, taken + [(warehouse, sku, 0)])
-                return False
-            taken.append((warehouse, sku, quantity))
-    return True
-
-
-def _undo(session: Session, order_id: str, taken: list[tuple[str, str, int]]) -> None:
-    for warehouse, sku, quantity in taken:
-        if quantity:
-            session.execute(
-                update(Stock)
-                .where(Stock.warehouse_code == warehouse, Stock.sku == sku)
-                .values(reserved=Stock.reserved - quantity)
-            )
-        session.execute(
-            Reservation.__table__.delete().where(
-                and_(
-                    Reservation.order_id == order_id,
-                    Reservation.warehouse_code == warehouse,
-                    Reservation.sku == sku,
-                )
-            )
-        )
 
 
 def deduct(session: Session, order_ids: list[str]) -> None:

@@ -44,6 +44,7 @@ def test_demo_on_a_fresh_folder_prints_summary_and_writes_documents(tmp_path: Pa
     result = fulfil({}, "demo", "--orders", "120", "--seed", "3", cwd=project)
     assert result.returncode == 0, result.stderr
     assert "labelled" in result.stdout and "labels_pdf" in result.stdout
+    assert "low stock      LAMP-ARC-BLK: 5 available, under the threshold of 20" in result.stdout
     assert (project / "var" / "fulfilment.db").exists()
     [labels] = list((project / "var" / "out").glob("*/labels.pdf"))
     assert len(PdfReader(labels).pages) > 80
