@@ -128,12 +128,17 @@ def test_backorders_wait_for_stock_then_ship_in_ship_by_order(tmp_path: Path, mo
     with ctx.session() as s:
         waiting = list(s.scalars(select(Order.id).where(Order.status == "backordered").order_by(Order.id)))
         assert s.scalar(select(AuditEntry.reason).where(AuditEntry.entity == "stock", AuditEntry.entity_id == "C"))
-        set_stock(s, [(1, {"warehouse": "WH-CENTRAL", "sku": "C", "on_hand": 4})], delta=True)
     assert waiting == ["O15", "O16", "O17"], "the latest orders wait"
+    cancelled = order(16, "buyer6", CA, "C", "C")
+    cancelled.status = "cancelled"
+    with ctx.session() as s:
+        assert upsert_orders(s, [cancelled], source="re-export", actor="test").updated == 1, "a backorder can cancel"
+        set_stock(s, [(1, {"warehouse": "WH-WEST", "sku": "C", "on_hand": 2})], delta=True)
 
     second = run_batch(ctx, timeout_s=120)
-    assert (second["counts"]["orders"], second["counts"]["labelled"], second["counts"]["backordered"]) == (3, 2, 1)
+    assert (second["counts"]["orders"], second["counts"]["labelled"], second["counts"]["backordered"]) == (2, 1, 1)
     with ctx.session() as s:
+        assert s.get(Order, "O16").status == "cancelled"
         assert s.get(Order, "O17").status == "backordered", "stock goes to the earliest backorders first"
         steps = [
             (a.from_status, a.to_status)
