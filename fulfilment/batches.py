@@ -10,7 +10,9 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from fulfilment.domain.combine import address_key, chunks_keeping_groups
 from fulfilment.pipeline import CHUNK_STAGES, Context, next_chunk_stage
+from fulfilment.stages.alerts import stock_alerts
 from fulfilment.stages.allocate import allocate_chunk
 from fulfilment.stages.documents import write_documents
 from fulfilment.stages.label import label_chunk
@@ -32,6 +34,10 @@ CHUNK_STAGE_RUNNERS: dict[str, ChunkStage] = {
 TERMINAL = ("completed", "completed_with_errors", "failed")
 ORDER_OUTCOMES = ("labelled", "held", "backordered", "failed")
 IN_FLIGHT = ("claimed", "screened", "allocated", "routed")
+CLAIMABLE = {"pending": "claimed", "approved": "screened", "backordered": "screened"}
+"""What a batch claims and the state each re-enters at: approved (by a reviewer) and backordered orders have
+passed the screen and go straight to allocate."""
+_ADDRESS = (Order.buyer, Order.ship_name, Order.ship_street1, Order.ship_street2, Order.ship_zip)
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,10 +53,6 @@ def new_batch_id() -> str:
     return f"B{utcnow():%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
 
 
-CLAIMABLE = {"pending": "claimed", "approved": "screened"}
-"""What a batch claims and to which status: approved orders skip the screen and re-enter at allocate."""
-
-
 def start_batch(
     ctx: Context,
     session_name: str | None = None,
@@ -58,15 +60,18 @@ def start_batch(
     actor: str = "cli",
     order_ids: Sequence[str] | None = None,
 ) -> tuple[str, list[Next]]:
-    """Claim every pending or approved order (of one live session, or only `order_ids`, if given) into a new
-    batch split into chunks.
+    """Claim every pending, approved and backordered order (of one live session, or only `order_ids`, if given)
+    into a new batch of chunks.
+
+    Orders go in ship-by order, except that one buyer's orders to one address are kept in one chunk (moved up
+    to the first of them) so the label stage can combine them.
 
     Returns the batch id and the first messages to send (one per chunk; the documents step when empty).
     """
     with ctx.session() as session:
         sync_warehouses(session, ctx.rules.warehouses)
         query = (
-            select(Order.id, Order.status)
+            select(Order.id, Order.status, *_ADDRESS)
             .where(Order.status.in_(CLAIMABLE))
             .order_by(Order.paid_at, Order.created_at, Order.id)
         )
@@ -74,25 +79,25 @@ def start_batch(
             query = query.join(LiveSession, LiveSession.id == Order.session_id).where(LiveSession.name == session_name)
         if order_ids is not None:
             query = query.where(Order.id.in_(order_ids))
-        claimed = session.execute(locked(session, query, skip_locked=True)).all()
+        rows = session.execute(locked(session, query, skip_locked=True)).all()
+        keys = [address_key(*r[2:]) if ctx.settings.combine else r.id for r in rows]
+        parts = [[rows[i] for i in part] for part in chunks_keeping_groups(keys, ctx.settings.chunk_size)]
         batch = Batch(
             id=new_batch_id(),
             status="running",
             trigger=trigger,
             session_name=session_name,
-            order_count=len(claimed),
+            order_count=len(rows),
             outputs={},
         )
         session.add(batch)
-        size = ctx.settings.chunk_size
-        chunks = [Chunk(batch_id=batch.id, seq=i // size, stage=CHUNK_STAGES[0]) for i in range(0, len(claimed), size)]
+        chunks = [Chunk(batch_id=batch.id, seq=i, stage=CHUNK_STAGES[0]) for i in range(len(parts))]
         batch.chunk_count = len(chunks)
         session.add_all(chunks)
         session.flush()
-        for chunk, start in zip(chunks, range(0, len(claimed), size), strict=True):
-            part = claimed[start : start + size]
+        for chunk, part in zip(chunks, parts, strict=True):
             for status, to_status in CLAIMABLE.items():
-                ids = [i for i, s in part if s == status]
+                ids = [r.id for r in part if r.status == status]
                 if not ids:
                     continue
                 session.execute(
@@ -100,16 +105,12 @@ def start_batch(
                     .where(Order.id.in_(ids), Order.status == status)
                     .values(status=to_status, batch_id=batch.id, chunk_id=chunk.id, updated_at=utcnow())
                 )
-                audit.record(
-                    session,
-                    "order",
-                    [(i, status, to_status, f"claimed by batch {batch.id}") for i in ids],
-                    actor,
-                )
+                why = f"claimed by batch {batch.id}" + (" to allocate again" if status == "backordered" else "")
+                audit.record(session, "order", [(i, status, to_status, why) for i in ids], actor)
         audit.record(
             session,
             "batch",
-            [(batch.id, None, "running", f"{len(claimed)} orders in {len(chunks)} chunks")],
+            [(batch.id, None, "running", f"{len(rows)} orders in {len(chunks)} chunks")],
             actor,
         )
         if not chunks:
@@ -207,6 +208,7 @@ def run_batch_stage(ctx: Context, batch_id: str, stage: str) -> list[Next]:
             return []
         if stage == "documenting":
             batch.outputs = {**batch.outputs, **write_documents(ctx, session, batch_id)}
+            batch.alerts = stock_alerts(ctx, session, batch_id)
             following = "pushing"
         else:
             batch.outputs = {**batch.outputs, **push_tracking(ctx, session, batch_id)}
@@ -254,3 +256,9 @@ def summary(ctx: Context, batch_id: str) -> dict[str, Any] | None:
             "outputs": {k: batch.outputs.get(k) for k in keys},
             "elapsed_s": round((end - batch.created_at).total_seconds(), 3),
         }
+
+
+def alerts(ctx: Context, batch_id: str) -> list[dict[str, Any]]:
+    """The batch's low-stock alerts ({sku, available, reason}), listed once its chunks are done."""
+    with ctx.session() as session:
+        return list(session.scalar(select(Batch.alerts).where(Batch.id == batch_id)) or [])

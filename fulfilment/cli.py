@@ -179,11 +179,11 @@ def _apply_catalog(ctx: Any, db: Any, rows: TableRows) -> tuple[int, list[RowErr
     return upsert_catalog(db, rows), []
 
 
-def _apply_stock(ctx: Any, db: Any, rows: TableRows) -> tuple[int, list[RowError]]:
+def _apply_stock(ctx: Any, db: Any, rows: TableRows, delta: bool = False) -> tuple[int, list[RowError]]:
     from fulfilment.store.inventory import set_stock, sync_warehouses
 
     sync_warehouses(db, ctx.rules.warehouses)
-    return set_stock(db, rows)
+    return set_stock(db, rows, delta=delta)
 
 
 @catalog_app.command("import")
@@ -195,16 +195,42 @@ def catalog_import(
 
 
 @stock_app.command("import")
-def stock_import(file: Annotated[Path, typer.Argument(help="CSV: warehouse,sku,on_hand")]) -> None:
-    """Set on-hand counts per warehouse and SKU; exit 2 if any row was rejected."""
-    import_table(file, "stock", _apply_stock)
+def stock_import(
+    file: Annotated[Path, typer.Argument(help="CSV: warehouse,sku,on_hand")],
+    delta: Annotated[bool, typer.Option("--delta", help="on_hand is a signed change (+ received, - sold)")] = False,
+) -> None:
+    """Set on-hand counts per warehouse and SKU (a full count, or --delta changes such as sales on other
+    channels); a row that would go below the units reserved is refused; exit 2 if any row was rejected."""
+    import_table(file, "stock", lambda ctx, db, rows: _apply_stock(ctx, db, rows, delta))
+
+
+@stock_app.command("show")
+def stock_show(
+    sku: Annotated[str | None, typer.Argument(help="Only this SKU.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON list.")] = False,
+) -> None:
+    """Stock per SKU and warehouse: on hand, reserved for orders not yet labelled, and available."""
+    from fulfilment.store import stock
+
+    with _context().session() as db:
+        rows = stock.levels(db, sku)
+    if as_json:
+        keys = ("warehouse", "sku", "on_hand", "reserved")
+        print(json.dumps([{**dict(zip(keys, r, strict=True)), "available": r[2] - r[3]} for r in rows]))
+        return
+    if not rows:
+        raise fail(f"no stock recorded for {sku!r}" if sku else "no stock recorded: fulfil stock import FILE")
+    table = Table("sku", "warehouse", "on hand", "reserved", "available")
+    for warehouse, code, on_hand, reserved in rows:
+        table.add_row(code, warehouse, str(on_hand), str(reserved), str(on_hand - reserved))
+    out.print(table)
 
 
 @warehouses_app.command("list")
 def warehouses_list() -> None:
-    """List the warehouses in allocation order with their ship-from addresses."""
+    """List the warehouses in rank order with their ship-from addresses, carriers and cut-off, and the policy."""
     ctx = _context()
-    table = Table("rank", "code", "name", "ship from", "carriers", "active")
+    table = Table("rank", "code", "name", "ship from", "carriers", "cut-off", "active")
     for rank, w in enumerate(ctx.rules.warehouses, 1):
         a = w.address
         table.add_row(
@@ -212,14 +238,24 @@ def warehouses_list() -> None:
             w.code,
             w.name,
             f"{a.street1}, {a.city}, {a.state} {a.zip}",
-            ", ".join(w.carriers),
+            ", ".join(w.services or w.carriers),
+            f"{w.cutoff:%H:%M}" if w.cutoff else "",
             "yes" if w.active else "no",
         )
     out.print(table)
+    policy = ctx.rules.allocation
+    tie = f", ties within {policy.tie_radius_miles:g} mi by rank" if policy.tie_radius_miles else ""
+    split = "split across warehouses" if policy.allow_split else "backorder"
+    out.print(f"policy: {policy.mode}{tie}; an order no warehouse has whole: {split}", highlight=False)
+    for o in policy.overrides:
+        what = ", ".join(sorted(o.states | o.skus))
+        out.print(f"override {o.id}: {what} only from {', '.join(o.warehouses)}", highlight=False)
 
 
-def print_summary(summary: dict[str, Any]) -> None:
-    """The batch summary as a table, then the paths of what it wrote."""
+def print_summary(ctx: Any, summary: dict[str, Any]) -> None:
+    """The batch summary as a table, the paths of what it wrote, then its low-stock alerts."""
+    from fulfilment.batches import alerts
+
     table = Table(title=f"Batch {summary['batch_id']} — {summary['status']}", show_header=True)
     for key in summary["counts"]:
         table.add_column(key, justify="right")
@@ -229,6 +265,8 @@ def print_summary(summary: dict[str, Any]) -> None:
         if path:
             out.print(f"  {key:14} {path}", highlight=False)
     out.print(f"  elapsed        {summary['elapsed_s']:.1f} s", highlight=False)
+    for alert in alerts(ctx, summary["batch_id"]):
+        out.print(f"  [yellow]low stock[/yellow]      {alert['sku']}: {alert['reason']}", highlight=False)
 
 
 def _with_progress(as_json: bool, run: Callable[[BatchProgress | None], dict[str, Any]]) -> dict[str, Any]:
@@ -271,7 +309,7 @@ def batch_run(
     if as_json:
         print(json.dumps(summary))
     else:
-        print_summary(summary)
+        print_summary(ctx, summary)
 
 
 @batch_app.command("show")
@@ -282,13 +320,14 @@ def batch_show(
     """Show a batch's status, counts and output files."""
     from fulfilment.batches import summary as batch_summary
 
-    summary = batch_summary(_context(), batch_id)
+    ctx = _context()
+    summary = batch_summary(ctx, batch_id)
     if summary is None:
         raise fail(f"no batch {batch_id!r}")
     if as_json:
         print(json.dumps(summary))
     else:
-        print_summary(summary)
+        print_summary(ctx, summary)
 
 
 @batch_app.command("resume")
@@ -308,7 +347,7 @@ def batch_resume(
     if as_json:
         print(json.dumps(summary))
     else:
-        print_summary(summary)
+        print_summary(ctx, summary)
 
 
 @app.command("sweeper")
@@ -383,7 +422,7 @@ def demo(
     if as_json:
         print(json.dumps(summary))
     else:
-        print_summary(summary)
+        print_summary(ctx, summary)
 
 
 def register_commands(root: typer.Typer) -> None:

@@ -25,6 +25,8 @@ class Settings:
     chunk_size: int
     handling_days: int
     redis_namespace: str
+    combine: bool = True
+    combine_max: int = 20
 
     @property
     def distributed(self) -> bool:
@@ -32,7 +34,11 @@ class Settings:
         return self.redis_url is not None
 
 
-def _int_setting(env: dict[str, str], name: str, default: int, minimum: int = 1) -> int:
+TIKTOK_MAX_ORDERS_PER_TRACKING = 20
+"""TikTok accepts one tracking number for at most this many orders."""
+
+
+def _int_setting(env: dict[str, str], name: str, default: int, minimum: int = 1, maximum: int | None = None) -> int:
     raw = env.get(name, "").strip()
     if not raw:
         return default
@@ -42,7 +48,18 @@ def _int_setting(env: dict[str, str], name: str, default: int, minimum: int = 1)
         raise SettingsError(f"{name}={raw!r} is not a whole number") from None
     if value < minimum:
         raise SettingsError(f"{name}={value} must be at least {minimum}")
+    if maximum is not None and value > maximum:
+        raise SettingsError(f"{name}={value} must be at most {maximum}")
     return value
+
+
+def _flag_setting(env: dict[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name, "").strip().casefold()
+    if not raw:
+        return default
+    if raw not in ("0", "1", "true", "false", "yes", "no", "on", "off"):
+        raise SettingsError(f"{name}={raw!r}: use 1 or 0")
+    return raw in ("1", "true", "yes", "on")
 
 
 def load_settings(env: dict[str, str] | None = None) -> Settings:
@@ -66,4 +83,8 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         chunk_size=_int_setting(env, "FULFILMENT_CHUNK_SIZE", 250),
         handling_days=_int_setting(env, "FULFILMENT_HANDLING_DAYS", 2, minimum=0),
         redis_namespace=env.get("FULFILMENT_REDIS_NAMESPACE", "").strip() or "fulfilment",
+        combine=_flag_setting(env, "FULFILMENT_COMBINE", True),
+        combine_max=_int_setting(
+            env, "FULFILMENT_COMBINE_MAX", TIKTOK_MAX_ORDERS_PER_TRACKING, maximum=TIKTOK_MAX_ORDERS_PER_TRACKING
+        ),
     )

@@ -151,7 +151,7 @@ def register(app: typer.Typer) -> None:
         if now and approved:
             from fulfilment.runner import run_batch
 
-            print_summary(run_batch(ctx, order_ids=approved, trigger="review"))
+            print_summary(ctx, run_batch(ctx, order_ids=approved, trigger="review"))
         if len(approved) < len(outcomes):
             raise typer.Exit(1)
 

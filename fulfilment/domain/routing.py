@@ -131,7 +131,8 @@ class RouteRule:
 
 @dataclass(frozen=True, slots=True)
 class Facts:
-    """What the rules may test about one order and its parcel; `ships_with` = carriers of its warehouse."""
+    """What the rules may test about one order and its parcel; `ships_with` = carriers of its warehouse and
+    `ships_services`, when not empty, the only services it ships."""
 
     parcel: Parcel
     state: str = ""
@@ -150,6 +151,7 @@ class Facts:
     ship_by_hours: float | None = None
     tags: frozenset[str] = frozenset()
     ships_with: frozenset[str] | None = None
+    ships_services: frozenset[str] = frozenset()
 
     def values(self) -> dict[str, object]:
         """The facts by the name conditions use (billable weight is added per rule)."""
@@ -271,6 +273,8 @@ class _Judge:
         ships_with = self.facts.ships_with
         if ships_with is not None and carrier not in ships_with:
             return f"the warehouse does not ship with {carrier}"
+        if self.facts.ships_services and service not in self.facts.ships_services:
+            return f"the warehouse does not ship {service}"
         return limit_breach(self.carriers[carrier].services[service], self.facts.parcel, self.facts)
 
     def quote(self, carrier: str, service: str, rates: RateCards) -> Quote:

@@ -30,7 +30,8 @@ class LabelSpec:
 
 @dataclass(frozen=True, slots=True)
 class PickLine:
-    """One SKU to pick in a warehouse: total quantity over the batch, and the orders that need it."""
+    """One SKU to pick in a warehouse: total quantity over the batch, and the picks that need it (one entry per
+    parcel: an order id, or the ids of a combined parcel joined by ``+``)."""
 
     sku: str
     name: str

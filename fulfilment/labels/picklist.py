@@ -18,7 +18,7 @@ from fulfilment.labels.local import latin_text
 
 MARGIN = 36.0
 COL_WIDTHS = (100.0, 150.0, 50.0, 36.0, 36.0, 168.0)  # sum = 540 = letter width - 2 margins
-HEADER = ("SKU", "Name", "Bin", "Qty", "Orders", "Order IDs")
+HEADER = ("SKU", "Name", "Bin", "Qty", "Picks", "Order IDs")
 MAX_IDS_SHOWN = 4
 
 _BODY = ParagraphStyle("pick-body", fontName="Helvetica", fontSize=8.5, leading=10)
@@ -69,16 +69,16 @@ def _section_table(lines: Sequence[PickLine]) -> Table:
             ]
         )
     units = sum(line.quantity for line in lines)
-    orders = len({o for line in lines for o in line.order_ids})
-    rows.append([f"Total: {len(lines)} SKUs", "", "", str(units), str(orders), "distinct orders"])
+    picks = len({o for line in lines for o in line.order_ids})
+    rows.append([f"Total: {len(lines)} SKUs", "", "", str(units), str(picks), "distinct picks"])
     return Table(rows, colWidths=COL_WIDTHS, repeatRows=1, style=_TABLE_STYLE)
 
 
 def _section(warehouse: str, lines: Sequence[PickLine], title: str) -> list[Flowable]:
     """Heading, summary line and table of one warehouse."""
     units = sum(line.quantity for line in lines)
-    orders = len({o for line in lines for o in line.order_ids})
-    summary = f"{title} \u00b7 {len(lines)} SKUs \u00b7 {units} units \u00b7 {orders} orders"
+    picks = len({o for line in lines for o in line.order_ids})
+    summary = f"{title} \u00b7 {len(lines)} SKUs \u00b7 {units} units \u00b7 {picks} picks"
     flow: list[Flowable] = [_p(warehouse, _H1), _p(summary, _H2)]
     flow.append(_section_table(lines) if lines else _p("Nothing to pick."))
     return flow
@@ -111,8 +111,9 @@ class _NumberedCanvas(Canvas):
 def render_pick_list(sections: Mapping[str, Sequence[PickLine]], path: Path, title: str) -> None:
     """Write a letter-size pick list: per warehouse (key = its label) a heading and a table, new page each.
 
-    Lines are listed in the given order; the table shows SKU, name, bin, total quantity, the number of orders
-    and up to four order ids (``+N more``), with a totals row. Every page carries ``title · Page n of N``.
+    Lines are listed in the given order; the table shows SKU, name, bin, total quantity, the number of picks
+    (parcels) and up to four of their order ids (``+N more``), with a totals row. Every page carries
+    ``title · Page n of N``.
     """
     flow: list[Flowable] = []
     for i, (warehouse, lines) in enumerate(sections.items()):

@@ -11,13 +11,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
+from fulfilment.domain.alerts import AlertRules
+from fulfilment.domain.allocation import Policy
 from fulfilment.domain.rates import RateCard
 from fulfilment.domain.risk import RiskRules
 from fulfilment.domain.routing import Carrier, RouteRule
 from fulfilment.rules.carriers import load_carriers
 from fulfilment.rules.rates import load_rates
 from fulfilment.rules.risk import load_risk
-from fulfilment.rules.warehouses import WarehouseConfig, load_warehouses
+from fulfilment.rules.warehouses import WarehouseConfig, WarehouseRules, load_warehouses
 from fulfilment.rules.zones import load_zone_charts
 from fulfilment.yamlfile import ConfigError, ConfigInvalid
 
@@ -36,6 +38,8 @@ class Rules:
     rates: dict[tuple[str, str], tuple[RateCard, ...]]
     zone_charts: dict[str, dict[str, int]]
     risk: RiskRules
+    allocation: Policy = Policy()
+    alerts: AlertRules = AlertRules()
 
     def warehouse(self, code: str | None) -> WarehouseConfig | None:
         return next((w for w in self.warehouses if w.code == code), None)
@@ -56,7 +60,9 @@ def load_rules(rules_dir: Path) -> Rules:
     charts = _collect(errors, lambda: load_zone_charts(rules_dir / "zones"), {})
     priced = {(card.carrier, card.service) for card in cards}
     carriers, routes = _collect(errors, lambda: load_carriers(rules_dir / "carriers.yaml", priced), (None, ()))
-    warehouses = _collect(errors, lambda: load_warehouses(rules_dir / "warehouses.yaml", carriers), ())
+    warehouses: WarehouseRules | None = _collect(
+        errors, lambda: load_warehouses(rules_dir / "warehouses.yaml", carriers), None
+    )
     risk = _collect(errors, lambda: load_risk(rules_dir / "risk.yaml"), None)
     for card in cards:
         offered = carriers[card.carrier].services if carriers and card.carrier in carriers else {}
@@ -64,9 +70,9 @@ def load_rules(rules_dir: Path) -> Rules:
             known = ", ".join(f"{c}/{s}" for c in carriers for s in carriers[c].services)
             message = f"{card.carrier}/{card.service} is not a service in carriers.yaml"
             errors.append(ConfigError(card.source, 0, "service", message, f"known: {known}"))
-    if errors or carriers is None or risk is None:
+    if errors or carriers is None or risk is None or warehouses is None:
         raise ConfigInvalid(errors)
     rates: dict[tuple[str, str], tuple[RateCard, ...]] = {}
     for card in cards:
         rates[(card.carrier, card.service)] = (*rates.get((card.carrier, card.service), ()), card)
-    return Rules(warehouses, carriers, routes, rates, charts, risk)
+    return Rules(warehouses.warehouses, carriers, routes, rates, charts, risk, warehouses.policy, warehouses.alerts)

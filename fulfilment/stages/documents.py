@@ -12,38 +12,42 @@ from fulfilment.domain.shipments import PickLine
 from fulfilment.labels.merge import merge_pages
 from fulfilment.labels.picklist import render_pick_list
 from fulfilment.pipeline import Context
-from fulfilment.store.models import CatalogItem, LabelFile, Order, OrderLineRow, Shipment, ShipmentOrder
+from fulfilment.store.models import CatalogItem, LabelFile, Order, OrderLineRow, Reservation, Shipment, ShipmentOrder
+
+
+def _contents(session: Session, batch_id: str) -> tuple[dict[int, Shipment], dict[int, list[tuple[str, str, int]]]]:
+    """The batch's labelled shipments and what each carries: (order id, sku, units) from the orders' deducted
+    reservations in the shipment's warehouse (a split order's part, every order of a combined parcel)."""
+    rows = session.execute(
+        select(Shipment, ShipmentOrder.order_id, Reservation.sku, Reservation.quantity)
+        .join(ShipmentOrder, ShipmentOrder.shipment_id == Shipment.id)
+        .join(
+            Reservation,
+            (Reservation.order_id == ShipmentOrder.order_id)
+            & (Reservation.warehouse_code == Shipment.warehouse_code)
+            & (Reservation.status == "deducted"),
+        )
+        .where(Shipment.batch_id == batch_id, Shipment.status == "labelled")
+        .order_by(Shipment.id, ShipmentOrder.order_id, Reservation.sku)
+    ).all()
+    shipments: dict[int, Shipment] = {}
+    contents: dict[int, list[tuple[str, str, int]]] = defaultdict(list)
+    for shipment, order_id, sku, quantity in rows:
+        shipments[shipment.id] = shipment
+        contents[shipment.id].append((order_id, sku, quantity))
+    return shipments, contents
 
 
 def picking_order(session: Session, batch_id: str, ranks: dict[str, int]) -> list[tuple[Shipment, list[str]]]:
     """The batch's labelled shipments sorted for picking: warehouse, then the SKUs packed, then order id."""
-    rows = session.execute(
-        select(Shipment, ShipmentOrder.order_id)
-        .join(ShipmentOrder, ShipmentOrder.shipment_id == Shipment.id)
-        .where(Shipment.batch_id == batch_id, Shipment.status == "labelled")
-    ).all()
-    orders: dict[int, list[str]] = defaultdict(list)
-    shipments: dict[int, Shipment] = {}
-    for shipment, order_id in rows:
-        shipments[shipment.id] = shipment
-        orders[shipment.id].append(order_id)
-    skus: dict[str, list[str]] = defaultdict(list)
-    all_ids = [oid for ids in orders.values() for oid in ids]
-    for start in range(0, len(all_ids), 1000):
-        for order_id, sku in session.execute(
-            select(OrderLineRow.order_id, OrderLineRow.sku).where(
-                OrderLineRow.order_id.in_(all_ids[start : start + 1000])
-            )
-        ):
-            skus[order_id].append(sku)
+    shipments, contents = _contents(session, batch_id)
 
     def key(shipment_id: int) -> tuple[int, str, tuple[str, ...], str]:
-        ids = sorted(orders[shipment_id])
-        shipment = shipments[shipment_id]
-        packed = tuple(sorted({sku for oid in ids for sku in skus[oid]}))
-        return (ranks.get(shipment.warehouse_code, 1 << 30), shipment.warehouse_code, packed, ids[0])
+        packed = tuple(sorted({sku for _, sku, _ in contents[shipment_id]}))
+        code = shipments[shipment_id].warehouse_code
+        return (ranks.get(code, 1 << 30), code, packed, min(o for o, _, _ in contents[shipment_id]))
 
-    return [(shipments[sid], sorted(orders[sid])) for sid in sorted(shipments, key=key)]
+    return [(shipments[s], sorted({o for o, _, _ in contents[s]})) for s in sorted(shipments, key=key)]
 
 
 def _label_sources(session: Session, batch_id: str, folder: Path) -> dict[int, Path]:
@@ -60,25 +64,38 @@ def _label_sources(session: Session, batch_id: str, folder: Path) -> dict[int, P
 
 
 def pick_sections(session: Session, ctx: Context, batch_id: str) -> dict[str, list[PickLine]]:
-    """Per warehouse (in rules order): each SKU to pick with its total quantity and the orders needing it."""
-    rows = session.execute(
-        select(Order.warehouse_code, OrderLineRow.sku, OrderLineRow.name, OrderLineRow.quantity, Order.id)
-        .join(OrderLineRow, OrderLineRow.order_id == Order.id)
-        .where(Order.batch_id == batch_id, Order.status == "labelled")
-    ).all()
-    catalog = {c.sku: c for c in session.scalars(select(CatalogItem).where(CatalogItem.sku.in_({r[1] for r in rows})))}
-    totals: dict[str, dict[str, tuple[str, int, list[str]]]] = defaultdict(dict)
-    for warehouse, sku, name, quantity, order_id in rows:
-        known = catalog.get(sku)
-        _, total, ids = totals[warehouse].get(sku, ("", 0, []))
-        ids.append(order_id)
-        totals[warehouse][sku] = ((known.name if known and known.name else name), total + quantity, ids)
+    """Per warehouse (in rules order): each SKU to pick with its total units and the parcels needing it, a
+    combined parcel as one pick (its order ids joined by ``+``)."""
+    shipments, contents = _contents(session, batch_id)
+    names = dict(
+        session.execute(
+            select(OrderLineRow.sku, OrderLineRow.name)
+            .join(Order, Order.id == OrderLineRow.order_id)
+            .where(Order.batch_id == batch_id, Order.status == "labelled")
+        ).all()
+    )
+    catalog = {c.sku: c for c in session.scalars(select(CatalogItem).where(CatalogItem.sku.in_(set(names))))}
+    totals: dict[str, dict[str, tuple[int, list[str]]]] = defaultdict(dict)
+    for shipment_id, lines in contents.items():
+        pick = "+".join(sorted({o for o, _, _ in lines}))
+        per_sku: dict[str, int] = defaultdict(int)
+        for _, sku, quantity in lines:
+            per_sku[sku] += quantity
+        for sku, quantity in per_sku.items():
+            total, picks = totals[shipments[shipment_id].warehouse_code].get(sku, (0, []))
+            totals[shipments[shipment_id].warehouse_code][sku] = (total + quantity, [*picks, pick])
     sections = {}
     for warehouse in ctx.rules.warehouses:
         if warehouse.code in totals:
             sections[f"{warehouse.code} — {warehouse.name}"] = [
-                PickLine(sku, name, total, tuple(sorted(ids)), bin=(catalog[sku].bin if sku in catalog else ""))
-                for sku, (name, total, ids) in sorted(totals[warehouse.code].items())
+                PickLine(
+                    sku,
+                    catalog[sku].name if sku in catalog and catalog[sku].name else names.get(sku, ""),
+                    total,
+                    tuple(sorted(picks)),
+                    bin=(catalog[sku].bin if sku in catalog else ""),
+                )
+                for sku, (total, picks) in sorted(totals[warehouse.code].items())
             ]
     return sections
 

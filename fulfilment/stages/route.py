@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -32,17 +32,20 @@ class MissingWeight(ValueError):
 
 def parcel_for(order: Order, catalog: Mapping[str, CatalogItem]) -> Parcel:
     """Pack the order's lines, taking weights and boxes from the catalog, else the source's unit weight."""
+    return pack_lines([(line.sku, line.quantity, line.unit_weight_oz) for line in order.lines], catalog)
+
+
+def pack_lines(lines: Iterable[tuple[str, int, float | None]], catalog: Mapping[str, CatalogItem]) -> Parcel:
+    """Pack (sku, units, the source's unit weight or None) lines; catalog weights and boxes come first."""
     items = []
-    for line in order.lines:
-        known = catalog.get(line.sku)
+    for sku, quantity, unit_weight_oz in lines:
+        known = catalog.get(sku)
         if known is not None:
-            items.append(
-                Item(line.sku, line.quantity, known.weight_oz, known.length_in, known.width_in, known.height_in)
-            )
-        elif line.unit_weight_oz:
-            items.append(Item(line.sku, line.quantity, line.unit_weight_oz, 0.0, 0.0, 0.0))
+            items.append(Item(sku, quantity, known.weight_oz, known.length_in, known.width_in, known.height_in))
+        elif unit_weight_oz:
+            items.append(Item(sku, quantity, unit_weight_oz, 0.0, 0.0, 0.0))
         else:
-            raise MissingWeight(f"SKU {line.sku} has no weight: add it to the catalog (fulfil catalog import)")
+            raise MissingWeight(f"SKU {sku} has no weight: add it to the catalog (fulfil catalog import)")
     return pack(items)
 
 
@@ -71,6 +74,7 @@ def destination_facts(address: Address, warehouse: WarehouseConfig | None, rules
         "residential": is_residential(address),
         "warehouse": warehouse.code if warehouse else "",
         "ships_with": frozenset(warehouse.carriers) if warehouse else None,
+        "ships_services": frozenset(warehouse.services) if warehouse else frozenset(),
     }
 
 
@@ -196,3 +200,24 @@ def route_chunk(ctx: Context, session: Session, chunk_id: int) -> None:
         session.execute(insert(Hold), holds)
     if released:
         stock.release(session, released)
+
+
+def route_parcel(ctx: Context, session: Session, parcel: Parcel, order: Order, warehouse_code: str) -> RouteDecision:
+    """The service for a parcel other than the order's own (a split part, several orders combined) to the order's
+    address from a warehouse, decided by the same rules over the same facts."""
+    inputs = routing_inputs(session, [order])
+    now = utcnow()
+    facts = order_facts(
+        order,
+        inputs.catalog,
+        ctx.rules,
+        inputs.session_of(order),
+        now,
+        ctx.settings.handling_days,
+        ctx.rules.warehouse(warehouse_code),
+    )
+    today = now.astimezone(ctx.settings.shop_timezone).date()
+    approved = inputs.approved.get(order.id, frozenset())
+    return choose_service(
+        ctx.rules.routes, ctx.rules.carriers, ctx.rules.rates, replace(facts, parcel=parcel), today, approved
+    )

@@ -134,6 +134,7 @@ class Batch(Base):
     chunk_count: Mapped[int] = mapped_column(Integer, default=0)
     outputs: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
     error: Mapped[str | None] = mapped_column(Text)
+    alerts: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
@@ -190,6 +191,7 @@ class Order(Base):
     rule_id: Mapped[str | None] = mapped_column(String(100))
     billable_weight_oz: Mapped[float | None] = mapped_column()
     reason: Mapped[str | None] = mapped_column(Text)
+    allocation_reason: Mapped[str | None] = mapped_column(Text)
     extra: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
     tags: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
     route: Mapped[dict[str, Any] | None] = mapped_column(JSON)

@@ -13,9 +13,12 @@ from sqlalchemy.orm import Session
 from fulfilment.domain.orders import ImportedOrder
 from fulfilment.domain.risk import burst_address_key
 from fulfilment.store import audit
+from fulfilment.store.claims import locked
 from fulfilment.store.models import LiveSession, Order, OrderLineRow, utcnow
 
 LOOKUP_BATCH = 1000
+OPEN = frozenset({"pending", "cancelled", "backordered"})
+"""Statuses a re-import may change (locked rows, so a batch claiming at the same time skips them)."""
 
 
 @dataclass(slots=True)
@@ -124,7 +127,8 @@ def upsert_orders(
     actor: str,
     live_session: str | None = None,
 ) -> UpsertCounts:
-    """Store orders in the caller's transaction; an order already claimed by a batch is never changed."""
+    """Store orders in the caller's transaction; an order already claimed by a batch is never changed, except a
+    backordered one (it holds no stock): a re-export may cancel it or change it, and it is screened again."""
     counts = UpsertCounts()
     sid = session_id(session, live_session) if live_session else None
     for start in range(0, len(orders), LOOKUP_BATCH):
@@ -132,7 +136,12 @@ def upsert_orders(
         stored = {
             row.id: row
             for row in session.execute(
-                select(Order.id, Order.status, Order.digest, Order.batch_id).where(Order.id.in_([o.id for o in part]))
+                locked(
+                    session,
+                    select(Order.id, Order.status, Order.digest, Order.batch_id).where(
+                        Order.id.in_([o.id for o in part])
+                    ),
+                )
             )
         }
         new_orders, new_lines, changed, changes = [], [], [], []
@@ -146,7 +155,7 @@ def upsert_orders(
                 counts.created += 1
             elif existing.digest == fingerprint:
                 counts.unchanged += 1
-            elif existing.batch_id is not None or existing.status not in {"pending", "cancelled"}:
+            elif existing.status not in OPEN or (existing.batch_id is not None and existing.status != "backordered"):
                 counts.locked.append(order.id)
             else:
                 changed.append((order, fingerprint))

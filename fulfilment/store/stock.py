@@ -2,41 +2,71 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
-from sqlalchemy import and_, select, update
+from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from fulfilment.store.claims import locked
 from fulfilment.store.db import is_sqlite
-from fulfilment.store.models import Reservation, Stock
+from fulfilment.store.models import Reservation, Stock, Warehouse, utcnow
+
+INSERT_SLICE = 1000
+"""Reservation rows per INSERT statement."""
 
 
-def available(session: Session, skus: Iterable[str]) -> dict[tuple[str, str], int]:
-    """Units available (on hand - reserved) per (warehouse, sku), with the rows locked for this transaction.
+def available(session: Session, skus: Iterable[str], lock: bool = False) -> dict[tuple[str, str], int]:
+    """Units available (on hand - reserved) per (warehouse, sku): a hint, the reservation itself decides.
 
-    Rows are locked in one global order (warehouse, sku), as every transaction that changes several stock rows
-    does, so two of them can never deadlock; the guarded UPDATE in `reserve` still decides.
+    With `lock`, the stock rows are locked in (warehouse, sku) order until the transaction ends, so two
+    allocations that share SKUs queue instead of deadlocking (PostgreSQL; SQLite has one writer anyway).
     """
-    query = (
+    stmt = (
         select(Stock.warehouse_code, Stock.sku, Stock.on_hand - Stock.reserved)
-        .where(Stock.sku.in_(sorted(set(skus))))
+        .where(Stock.sku.in_(set(skus)))
         .order_by(Stock.warehouse_code, Stock.sku)
     )
-    if not is_sqlite(session.get_bind()):  # type: ignore[arg-type]
-        query = query.with_for_update()
-    return {(w, s): int(a) for w, s, a in session.execute(query)}
+    rows = session.execute(locked(session, stmt) if lock else stmt)
+    return {(w, s): int(a) for w, s, a in rows}
 
 
-def _insert_reservation(session: Session, order_id: str, warehouse: str, sku: str, quantity: int) -> bool:
+class StockChanged(RuntimeError):
+    """Stock the allocation counted on was gone when reserved; the transaction must roll back and retry."""
+
+
+def _insert_reservations(session: Session, rows: list[tuple[str, str, str, int]]) -> list[tuple[str, str, str, int]]:
+    """Insert (order, warehouse, sku, units) reservation rows, reviving released ones; returns the rows that
+    were new (a row already reserved is left alone: a redelivery cannot reserve twice)."""
     dialect = sqlite if is_sqlite(session.get_bind()) else postgresql  # type: ignore[arg-type]
-    stmt = (
-        dialect.insert(Reservation)
-        .values(order_id=order_id, warehouse_code=warehouse, sku=sku, quantity=quantity, status="reserved")
-        .on_conflict_do_nothing(index_elements=["order_id", "warehouse_code", "sku"])
-        .returning(Reservation.id)
-    )
-    return session.execute(stmt).first() is not None
+    table = Reservation.__table__
+    created = []
+    for start in range(0, len(rows), INSERT_SLICE):
+        values = [
+            {"order_id": o, "warehouse_code": w, "sku": k, "quantity": q, "status": "reserved", "created_at": utcnow()}
+            for o, w, k, q in rows[start : start + INSERT_SLICE]
+        ]
+        insert = dialect.insert(Reservation).values(values)
+        stmt = insert.on_conflict_do_update(
+            index_elements=["order_id", "warehouse_code", "sku"],
+            set_={"quantity": insert.excluded.quantity, "status": "reserved"},
+            where=table.c.status == "released",
+        ).returning(table.c.order_id, table.c.warehouse_code, table.c.sku, table.c.quantity)
+        created.extend(tuple(r) for r in session.execute(stmt))
+    return created
+
+
+def reserve_many(session: Session, plans: Sequence[tuple[str, Sequence[tuple[str, Mapping[str, int]]]]]) -> None:
+    """Reserve the parts of many orders at once: one insert of reservation rows, then one guarded UPDATE per
+    (warehouse, sku) for the units newly reserved. Raises StockChanged if any UPDATE finds too little (call
+    it with the stock rows locked, see `available(lock=True)`, and it will not)."""
+    rows = [(o, w, sku, q) for o, parts in plans for w, part in parts for sku, q in part.items()]
+    totals: dict[tuple[str, str], int] = {}
+    for _order, warehouse, sku, quantity in _insert_reservations(session, rows):
+        totals[(warehouse, sku)] = totals.get((warehouse, sku), 0) + quantity
+    for (warehouse, sku), quantity in sorted(totals.items()):
+        if not _take(session, warehouse, sku, quantity):
+            raise StockChanged(f"{sku} at {warehouse}: fewer than {quantity} units left to reserve")
 
 
 def _take(session: Session, warehouse: str, sku: str, quantity: int) -> bool:
@@ -48,45 +78,10 @@ def _take(session: Session, warehouse: str, sku: str, quantity: int) -> bool:
     return session.execute(stmt).rowcount == 1  # type: ignore[attr-defined]
 
 
-def reserve(session: Session, order_id: str, warehouse: str, needed: Mapping[str, int]) -> bool:
-    """Reserve every SKU of an order in one warehouse, or nothing: True when all of it is held.
-
-    The reservation row is inserted first (ON CONFLICT DO NOTHING) so a second delivery cannot reserve
-    again; the stock row is then changed only if enough is available, in one guarded UPDATE.
-    """
-    taken: list[tuple[str, int]] = []
-    for sku, quantity in needed.items():
-        if not _insert_reservation(session, order_id, warehouse, sku, quantity):
-            continue
-        if not _take(session, warehouse, sku, quantity):
-            _undo(session, order_id, warehouse, taken + [(sku, 0)])
-            return False
-        taken.append((sku, quantity))
-    return True
-
-
-def _undo(session: Session, order_id: str, warehouse: str, taken: list[tuple[str, int]]) -> None:
-    for sku, quantity in taken:
-        if quantity:
-            session.execute(
-                update(Stock)
-                .where(Stock.warehouse_code == warehouse, Stock.sku == sku)
-                .values(reserved=Stock.reserved - quantity)
-            )
-        session.execute(
-            Reservation.__table__.delete().where(
-                and_(
-                    Reservation.order_id == order_id,
-                    Reservation.warehouse_code == warehouse,
-                    Reservation.sku == sku,
-                )
-            )
-        )
-
-
 def _settle(session: Session, order_ids: list[str], status: str, on_hand: bool) -> None:
     """Close the orders' open reservations with `status`: reserved units drop (and on-hand too when shipped),
-    one UPDATE per (warehouse, sku), rows locked in the global order."""
+    one UPDATE per (warehouse, sku), with the stock rows locked in the global (warehouse, sku) order first so
+    that no two transactions changing several stock rows can deadlock."""
     rows = session.execute(
         select(Reservation.id, Reservation.warehouse_code, Reservation.sku, Reservation.quantity).where(
             Reservation.order_id.in_(order_ids), Reservation.status == "reserved"
@@ -97,7 +92,7 @@ def _settle(session: Session, order_ids: list[str], status: str, on_hand: bool) 
     totals: dict[tuple[str, str], int] = {}
     for _id, warehouse, sku, quantity in rows:
         totals[(warehouse, sku)] = totals.get((warehouse, sku), 0) + quantity
-    available(session, {sku for _, sku in totals})
+    available(session, {sku for _, sku in totals}, lock=True)
     for (warehouse, sku), quantity in sorted(totals.items()):
         values = {"reserved": Stock.reserved - quantity}
         if on_hand:
@@ -114,3 +109,15 @@ def deduct(session: Session, order_ids: list[str]) -> None:
 def release(session: Session, order_ids: list[str]) -> None:
     """The orders will not ship: put their reserved units back on offer."""
     _settle(session, order_ids, "released", on_hand=False)
+
+
+def levels(session: Session, sku: str | None = None) -> list[tuple[str, str, int, int]]:
+    """(warehouse, sku, on hand, reserved) rows, by SKU then warehouse rank; one SKU's when given."""
+    stmt = (
+        select(Stock.warehouse_code, Stock.sku, Stock.on_hand, Stock.reserved)
+        .join(Warehouse, Warehouse.code == Stock.warehouse_code)
+        .order_by(Stock.sku, Warehouse.rank)
+    )
+    if sku:
+        stmt = stmt.where(Stock.sku == sku)
+    return [(w, s, int(h), int(r)) for w, s, h, r in session.execute(stmt)]

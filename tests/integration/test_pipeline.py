@@ -34,22 +34,32 @@ def test_batch_ships_every_order_once_in_picking_order(ctx) -> None:
     assert counts["labelled"] > 100 and counts["held"] >= 1
 
     pages = PdfReader(summary["outputs"]["labels_pdf"]).pages
-    assert len(pages) == counts["labelled"]
     uploaded = read_tracking_upload(Path(summary["outputs"]["tracking_xlsx"]))
-    assert len(uploaded) == counts["labelled"]
-    by_tracking = {row.tracking_number: row for row in uploaded}
+    by_tracking: dict[str, set[str]] = {}
+    for row in uploaded:
+        by_tracking.setdefault(row.tracking_number, set()).add(row.order_id)
     decoded = [texts[0] for texts in code128_texts(Path(summary["outputs"]["labels_pdf"]))]
-    assert sorted(decoded) == sorted(by_tracking)
+    assert len(pages) == len(by_tracking) and sorted(decoded) == sorted(by_tracking), "one page per parcel"
+    assert len(by_tracking) < counts["labelled"], "one buyer's orders to one address were combined"
 
     with ctx.session() as s:
+        labelled = set(s.scalars(select(Order.id).where(Order.status == "labelled")))
+        assert {row.order_id for row in uploaded} == labelled, "every labelled order has its tracking number"
         shipments = {sh.tracking_number: sh for sh in s.scalars(select(Shipment))}
-        order_of = {t: by_tracking[t].order_id for t in decoded}
         ranks = {w.code: i for i, w in enumerate(ctx.rules.warehouses)}
         keys = []
         for tracking in decoded:
-            order = s.get(Order, order_of[tracking])
-            assert order.status == "labelled" and shipments[tracking].warehouse_code == order.warehouse_code
-            keys.append((ranks[order.warehouse_code], tuple(sorted({ln.sku for ln in order.lines})), order.id))
+            shipment = shipments[tracking]
+            parts = s.execute(
+                select(Reservation.order_id, Reservation.sku).where(
+                    Reservation.order_id.in_(by_tracking[tracking]),
+                    Reservation.warehouse_code == shipment.warehouse_code,
+                )
+            ).all()
+            assert {o for o, _ in parts} == by_tracking[tracking], "each order of the parcel ships from its warehouse"
+            keys.append(
+                (ranks[shipment.warehouse_code], tuple(sorted({k for _, k in parts})), min(by_tracking[tracking]))
+            )
         assert keys == sorted(keys), "labels are not in picking order"
         assert s.scalar(select(func.count()).select_from(Reservation).where(Reservation.status == "reserved")) == 0
         unaudited = s.scalar(
@@ -63,14 +73,14 @@ def test_batch_ships_every_order_once_in_picking_order(ctx) -> None:
             )
         )
         assert unaudited == 0, "every order's current state has an audit entry"
+        shipped: dict[tuple[str, str], int] = {}
+        for r in s.scalars(select(Reservation).where(Reservation.status == "deducted")):
+            shipped[(r.warehouse_code, r.sku)] = shipped.get((r.warehouse_code, r.sku), 0) + r.quantity
+        assert sum(shipped.values()) == sum(
+            line.quantity for o in s.scalars(select(Order).where(Order.status == "labelled")) for line in o.lines
+        )
 
     after = stock_totals(ctx)
-    shipped: dict[tuple[str, str], int] = {}
-    with ctx.session() as s:
-        for order in s.scalars(select(Order).where(Order.status == "labelled")):
-            for line in order.lines:
-                key = (order.warehouse_code, line.sku)
-                shipped[key] = shipped.get(key, 0) + line.quantity
     for key, (on_hand, reserved) in after.items():
         assert reserved == 0
         assert on_hand == before[key][0] - shipped.get(key, 0), key

@@ -43,9 +43,10 @@ def stock_up(ctx: Context) -> None:
                 for i, c in enumerate(SAMPLE_CATALOG)
             ],
         )
-        set_stock(
-            s, [(i, {"warehouse": "WH-EAST", "sku": c.sku, "on_hand": 10_000}) for i, c in enumerate(SAMPLE_CATALOG)]
-        )
+        rows = [
+            {"warehouse": w.code, "sku": c.sku, "on_hand": 10_000} for w in ctx.rules.warehouses for c in SAMPLE_CATALOG
+        ]
+        set_stock(s, list(enumerate(rows)))
 
 
 def import_export(ctx: Context, tmp_path: Path, orders: list[ImportedOrder], name: str) -> None:

@@ -4,6 +4,7 @@ the order to review with a ROUTE_HOLD row and gives its stock back."""
 from __future__ import annotations
 
 import shutil
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -58,7 +59,12 @@ def test_hold_rule_sends_orders_to_review_and_shipments_keep_their_rule(ctx) -> 
             .join(ShipmentOrder, ShipmentOrder.shipment_id == Shipment.id)
             .join(Order, Order.id == ShipmentOrder.order_id)
         ).all()
-        assert rows and all(sh.rule_id == o.rule_id and sh.service == o.service for sh, o in rows)
+        per_shipment = Counter(sh.id for sh, _ in rows)
+        per_order = Counter(o.id for _, o in rows)
+        alone = [(sh, o) for sh, o in rows if per_shipment[sh.id] == 1 and per_order[o.id] == 1]
+        assert alone and all(sh.rule_id == o.rule_id and sh.service == o.service for sh, o in alone)
+        known = {rule.id for rule in ctx.rules.routes}
+        assert all(sh.rule_id in known for sh, _ in rows), "a combined or split parcel is routed by a rule too"
         assert {o.rule_id for _, o in rows} >= {"light-usps", "mid-usps"}
         assert all(o.route and o.route["zone"].startswith("zone ") for _, o in rows)
 

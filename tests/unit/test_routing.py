@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from fulfilment.domain.parcel import DimRule, Item, Parcel, billable_weight_oz, dim_rule_on, pack
+from fulfilment.domain.parcel import DimRule, Parcel, billable_weight_oz, dim_rule_on
 from fulfilment.domain.rates import RateCard, card_on
 from fulfilment.domain.routing import Facts, choose_service
 from fulfilment.domain.zones import zone, zone_for_miles
@@ -283,12 +283,9 @@ def test_zone_from_zip3_centroids_territories_and_chart() -> None:
     assert z == 7 and "zone chart" in how
 
 
-def test_pack_stacks_heights_and_sums_weight() -> None:
-    parcel = pack([Item("TEE", 2, 6.0, 10, 8, 1), Item("MUG", 1, 14.0, 6, 6, 5)])
-    assert parcel.weight_oz == 26.0
-    assert (parcel.length_in, parcel.width_in, parcel.height_in) == (10, 8, 7)
-
-
-def test_pack_refuses_no_items() -> None:
-    with pytest.raises(ValueError):
-        pack([])
+def test_warehouse_services_limit_the_rules() -> None:
+    decision = route(facts(HEAVY, zone=8, ships_services=frozenset({"fedex_ground"})))
+    assert decision.service == "fedex_ground"
+    assert any(
+        q.service == "ups_ground" and q.excluded == "the warehouse does not ship ups_ground" for q in decision.quotes
+    )

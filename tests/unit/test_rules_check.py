@@ -257,3 +257,30 @@ def test_risk_checks_can_be_switched_off_and_left_out(tmp_path: Path) -> None:
     risk = load_rules(rules_with(tmp_path, risk_yaml=text)).risk
     assert not risk.ip_burst.enabled and risk.ip_burst.min_orders == 4
     assert risk.remote_action == "route_only" and risk.address_burst.enabled
+
+
+def test_shipped_warehouse_policy_overrides_and_alerts() -> None:
+    rules = load_rules(ROOT / "rules")
+    assert rules.allocation.mode == "closest" and rules.allocation.allow_split
+    [override] = rules.allocation.overrides
+    assert override.states == {"HI", "AK"} and override.warehouses == ("WH-WEST",)
+    assert rules.alerts.per_sku["HOODIE-GRY-L"] == 30
+    assert str(rules.warehouses[0].cutoff) == "16:00:00"
+
+
+def test_warehouse_policy_mistakes_are_named(tmp_path: Path) -> None:
+    text = (
+        sample("warehouses.yaml")
+        .replace("mode: closest", "mode: nearest")
+        .replace("warehouses: [WH-WEST]", "warehouses: [WH-NORTH]")
+        .replace('cutoff: "16:00"', 'cutoff: "4pm"')
+        .replace(
+            '    carriers: [usps, ups, fedex]\n    cutoff: "15:00"', "    carriers: [usps]\n    services: [ups_ground]"
+        )
+    )
+    errors = errors_for(tmp_path, warehouses_yaml=text)
+    assert any("policy.mode: unknown mode 'nearest'" in e and "ranked, closest" in e for e in errors)
+    assert any("overrides[0].warehouses: unknown warehouse 'WH-NORTH'" in e for e in errors)
+    assert any("warehouses[0].cutoff: '4pm' is not a time of day" in e for e in errors)
+    assert any("warehouses[1].services: unknown service 'ups_ground'" in e for e in errors)
+    assert all("warehouses.yaml:" in e for e in errors) and len(errors) == 4
