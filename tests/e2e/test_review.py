@@ -32,7 +32,8 @@ def env(tmp_path: Path, sqlite_url: str) -> dict[str, str]:
     env = fulfil_env(tmp_path, sqlite_url)
     catalog, stock = tmp_path / "catalog.csv", tmp_path / "stock.csv"
     catalog.write_text("sku,weight_oz,length_in,width_in,height_in\nMUG,12,6,6,6\n")
-    stock.write_text("warehouse,sku,on_hand\n" + "".join(f"{w},MUG,100\n" for w in ("WH-EAST", "WH-CENTRAL", "WH-WEST")))
+    warehouses = ("WH-EAST", "WH-CENTRAL", "WH-WEST")
+    stock.write_text("warehouse,sku,on_hand\n" + "".join(f"{w},MUG,100\n" for w in warehouses))
     assert fulfil(env, "catalog", "import", str(catalog)).returncode == 0
     assert fulfil(env, "stock", "import", str(stock)).returncode == 0
     return env
