@@ -18,7 +18,7 @@ from fulfilment.stages.push import push_tracking
 from fulfilment.stages.route import route_chunk
 from fulfilment.stages.screen import screen_chunk
 from fulfilment.store import audit, stock
-from fulfilment.store.claims import claim_chunk, locked, set_chunk_stage
+from fulfilment.store.claims import Transitions, claim_chunk, locked, set_chunk_stage
 from fulfilment.store.inventory import sync_warehouses
 from fulfilment.store.models import Batch, Chunk, LiveSession, Order, utcnow
 
@@ -235,3 +235,17 @@ def summary(ctx: Context, batch_id: str) -> dict[str, Any] | None:
             "outputs": {k: batch.outputs.get(k) for k in keys},
             "elapsed_s": round((end - batch.created_at).total_seconds(), 3),
         }
+
+
+def retry_failed(ctx: Context, batch_id: str, actor: str) -> int:
+    """Move the batch's failed orders back to pending (with an audit row each), out of the batch, so the
+    next batch takes them; returns how many moved."""
+    with ctx.session() as session:
+        failed = list(session.scalars(select(Order.id).where(Order.batch_id == batch_id, Order.status == "failed")))
+        moves = Transitions("failed", actor)
+        cleared = {"batch_id": None, "chunk_id": None, "warehouse_code": None, "carrier": None, "service": None}
+        for order_id in failed:
+            moves.add(order_id, "pending", f"retry of failed order from batch {batch_id}", **cleared)
+        moves.apply(session)
+        stock.forget_released(session, failed)
+        return len(failed)

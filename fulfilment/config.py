@@ -24,6 +24,7 @@ class Settings:
     shop_timezone: ZoneInfo
     chunk_size: int
     redis_namespace: str
+    secure_cookies: bool = False
 
     @property
     def distributed(self) -> bool:
@@ -42,6 +43,15 @@ def _int_setting(env: dict[str, str], name: str, default: int, minimum: int = 1)
     if value < minimum:
         raise SettingsError(f"{name}={value} must be at least {minimum}")
     return value
+
+
+def _bool_setting(env: dict[str, str], name: str) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if raw in ("", "0", "false", "no"):
+        return False
+    if raw in ("1", "true", "yes"):
+        return True
+    raise SettingsError(f"{name}={raw!r} must be 1/true/yes or 0/false/no")
 
 
 def load_settings(env: dict[str, str] | None = None) -> Settings:
@@ -64,4 +74,5 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         shop_timezone=tz,
         chunk_size=_int_setting(env, "FULFILMENT_CHUNK_SIZE", 250),
         redis_namespace=env.get("FULFILMENT_REDIS_NAMESPACE", "").strip() or "fulfilment",
+        secure_cookies=_bool_setting(env, "FULFILMENT_SECURE_COOKIES"),
     )

@@ -111,3 +111,12 @@ def release(session: Session, order_ids: list[str]) -> None:
         )
     if rows:
         session.execute(update(Reservation).where(Reservation.id.in_([r[0] for r in rows])).values(status="released"))
+
+
+def forget_released(session: Session, order_ids: list[str]) -> None:
+    """Drop the orders' released reservation rows, so a retried order can reserve again."""
+    session.execute(
+        Reservation.__table__.delete().where(
+            and_(Reservation.order_id.in_(order_ids), Reservation.status == "released")
+        )
+    )
