@@ -14,6 +14,9 @@ from fulfilment.web import batches, ops, orders, review, rules, signin, stock, u
 from fulfilment.web.auth import SignInRequired
 from fulfilment.web.views import HERE, render
 
+AREAS = (signin, batches, review, rules, stock, orders, users, ops)
+"""The console's areas, each a module with a `router`."""
+
 
 def _wants_html(request: Request) -> bool:
     return "text/html" in request.headers.get("accept", "") and "authorization" not in request.headers
@@ -24,7 +27,7 @@ def create_app(ctx: Context | None = None) -> FastAPI:
     app = FastAPI(title="fulfilment console", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.ctx = ctx or context()
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
-    for module in (signin, batches, review, rules, stock, orders, users, ops):
+    for module in AREAS:
         app.include_router(module.router)
 
     @app.exception_handler(SignInRequired)

@@ -1,0 +1,161 @@
+"""The console over HTTP (in-process, SQLite and PostgreSQL): start a batch, watch it end, download its
+files, retry failed orders, and the pages and metrics show what the database holds."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from pypdf import PdfReader
+from sqlalchemy import select
+
+from fulfilment import batches
+from fulfilment.config import load_settings
+from fulfilment.demo import prepare_demo
+from fulfilment.pipeline import Context, context
+from fulfilment.runner import resume_batch, run_batch
+from fulfilment.store.models import AuditEntry, Batch, Chunk, Order, Reservation
+from fulfilment.store.users import add_user
+from fulfilment.web import create_app
+from tests.conftest import fulfil_env
+from tests.console import csrf_of, sign_in
+
+PASSWORD = "packer-password"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def ctx(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Context:
+    url = request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "pg_url")
+    monkeypatch.delenv("FULFILMENT_REDIS_URL", raising=False)
+    for key, value in fulfil_env(tmp_path, url).items():
+        monkeypatch.setenv(key, value)
+    ctx = context(load_settings())
+    with ctx.session() as session:
+        add_user(session, "pat", "packer", PASSWORD)
+    return ctx
+
+
+@pytest.fixture
+def client(ctx: Context) -> Iterator[TestClient]:
+    with TestClient(create_app(ctx)) as c:
+        sign_in(c, "pat", PASSWORD)
+        yield c
+
+
+def wait_until_finished(client: TestClient, batch_id: str, timeout_s: float = 240) -> dict:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        view = client.get(f"/batches/{batch_id}/progress.json").json()
+        if view["finished"] or time.monotonic() > deadline:
+            return view
+        time.sleep(0.3)
+
+
+def test_start_a_batch_watch_it_and_download_its_files(ctx: Context, client: TestClient) -> None:
+    session_name, _, imported = prepare_demo(ctx, 120, seed=5)
+    home = client.get("/")
+    assert f'<option value="{session_name}">' in home.text
+    started = client.post("/batches", data={"csrf_token": csrf_of(home.text), "session": session_name})
+    batch_id = str(started.url).rsplit("/", 1)[-1]
+    assert started.status_code == 200 and batch_id.startswith("B")
+
+    view = wait_until_finished(client, batch_id)
+    assert view["status"] in ("completed", "completed_with_errors")
+    assert view["done"] == view["total"] == view["counts"]["orders"] == imported["created"] - _cancelled(ctx)
+    assert view["chunk_stages"] == {"done": 3}
+
+    page = client.get(f"/batches/{batch_id}").text
+    for key in ("labels_pdf", "pick_list_pdf", "tracking_xlsx", "tracking_csv"):
+        assert f"/batches/{batch_id}/files/{key}" in page
+    labels = client.get(f"/batches/{batch_id}/files/labels_pdf")
+    assert labels.headers["content-type"] == "application/pdf"
+    pdf = Path(ctx.settings.output_dir) / "downloaded.pdf"
+    pdf.write_bytes(labels.content)
+    assert len(PdfReader(pdf).pages) == view["counts"]["labelled"]
+
+    listing = client.get("/").text
+    assert batch_id in listing and f"labelled {view['counts']['labelled']}" in listing
+    metrics = client.get("/metrics").text
+    assert f'fulfilment_orders{{status="labelled"}} {view["counts"]["labelled"]}' in metrics
+    assert f'fulfilment_batches{{status="{view["status"]}"}} 1' in metrics
+
+
+def _cancelled(ctx: Context) -> int:
+    with ctx.session() as session:
+        return len(list(session.scalars(select(Order.id).where(Order.status == "cancelled"))))
+
+
+def test_only_recorded_files_inside_the_output_folder_are_served(ctx: Context, client: TestClient) -> None:
+    summary = run_batch(ctx, None, timeout_s=120)
+    batch_id = summary["batch_id"]
+    outside = Path(ctx.settings.output_dir).parent / "secret.txt"
+    outside.write_text("not for download")
+    with ctx.session() as session:
+        batch = session.get(Batch, batch_id)
+        assert batch is not None
+        batch.outputs = {**batch.outputs, "labels_pdf": str(outside), "sneaky": "../../secret.txt"}
+    assert client.get(f"/batches/{batch_id}/files/labels_pdf").status_code == 404
+    assert client.get(f"/batches/{batch_id}/files/sneaky").status_code == 404
+    assert client.get(f"/batches/{batch_id}/files/..%2F..%2Fsecret.txt").status_code == 404
+    assert client.get("/batches/nope/files/labels_pdf").status_code == 404
+
+
+def test_retry_moves_failed_orders_back_and_the_next_batch_ships_them(ctx: Context, client: TestClient) -> None:
+    prepare_demo(ctx, 120, seed=9)
+    batch_id, _steps = batches.start_batch(ctx, None)
+    with ctx.session() as session:
+        first = session.scalar(select(Chunk.id).where(Chunk.batch_id == batch_id).order_by(Chunk.seq).limit(1))
+    batches.give_up_chunk(ctx, first, "screen", "label provider timed out")
+    done = resume_batch(ctx, batch_id, timeout_s=240)
+    assert done["status"] == "completed_with_errors" and done["counts"]["failed"] == 50
+
+    with ctx.session() as session:
+        # as if it had reserved stock before failing: the release leaves its reservation rows behind
+        order = session.scalar(select(Order).where(Order.status == "failed").order_by(Order.id).limit(1))
+        assert order is not None
+        home = ctx.rules.warehouses[0].code
+        for line in order.lines:
+            session.add(
+                Reservation(order_id=order.id, warehouse_code=home, sku=line.sku, quantity=1, status="released")
+            )
+
+    page = client.get(f"/batches/{batch_id}").text
+    assert "label provider timed out" in page
+    retried = client.post(f"/batches/{batch_id}/retry", data={"csrf_token": csrf_of(page)})
+    assert "50 failed orders are pending again" in retried.text
+    with ctx.session() as session:
+        moved = list(session.scalars(select(Order).where(Order.status == "pending")))
+        assert len(moved) == 50 and all(o.batch_id is None for o in moved)
+        trail = session.scalars(
+            select(AuditEntry.actor).where(AuditEntry.from_status == "failed", AuditEntry.to_status == "pending")
+        )
+        assert list(trail) == ["web:pat"] * 50
+        assert not list(session.scalars(select(Reservation).where(Reservation.order_id == order.id)))
+    again = run_batch(ctx, None, timeout_s=240)
+    assert again["counts"]["orders"] == 50 and again["counts"]["failed"] == 0
+    assert again["counts"]["labelled"] + again["counts"]["held"] + again["counts"]["backordered"] == 50
+    with ctx.session() as session:
+        if session.scalar(select(Order.status).where(Order.id == order.id)) == "labelled":
+            kept = session.scalars(select(Reservation.status).where(Reservation.order_id == order.id))
+            assert set(kept) == {"deducted"}
+
+
+def test_rules_stock_order_and_health_pages(ctx: Context, client: TestClient) -> None:
+    prepare_demo(ctx, 30, seed=3)
+    rules = client.get("/rules").text
+    assert "are valid" in rules
+    for warehouse in ctx.rules.warehouses:
+        assert warehouse.code in rules
+    for rule in ctx.rules.routes:
+        assert rule.id in rules
+    stock = client.get("/stock", params={"sku": "A"}).text
+    assert "<td>" in stock
+    with ctx.session() as session:
+        order_id = session.scalar(select(Order.id).limit(1))
+    order = client.get(f"/orders/{order_id}").text
+    assert "Audit trail" in order and "demo" in order
+    assert client.get("/orders/nope").status_code == 404
+    assert client.get("/health").json() == {"status": "ok", "database": "ok", "broker": "in-process"}
