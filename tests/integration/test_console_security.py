@@ -162,3 +162,21 @@ def test_api_token_is_shown_once_and_stored_hashed(embedded_env: dict[str, str],
         assert metrics.status_code == 200 and "fulfilment_orders" in metrics.text
         assert client.get("/review", headers={"Authorization": f"Bearer {token}"}).status_code == 403
     assert token.encode() not in sqlite_bytes(embedded_env)
+
+
+def test_users_add_asks_twice_hides_the_password_and_refuses_bad_input(embedded_env: dict[str, str]) -> None:
+    from typer.testing import CliRunner
+
+    from fulfilment.cli import app as cli
+
+    runner = CliRunner()
+    added = runner.invoke(cli, ["users", "add", "kim", "--role", "reviewer"], input="kim-password\nkim-password\n")
+    assert added.exit_code == 0, added.output
+    assert "added kim (reviewer)" in added.output and "kim-password" not in added.output
+    again = runner.invoke(cli, ["users", "add", "kim", "--role", "packer", "--password-stdin"], input="other-pass\n")
+    assert again.exit_code == 1 and "exists already" in again.output
+    role = runner.invoke(cli, ["users", "add", "lee", "--role", "boss", "--password-stdin"], input="lee-password\n")
+    assert role.exit_code == 1 and "not one of: packer, reviewer, admin" in role.output
+    short = runner.invoke(cli, ["users", "add", "lee", "--role", "packer", "--password-stdin"], input="short\n")
+    assert short.exit_code == 1 and "at least 8 characters" in short.output
+    assert runner.invoke(cli, ["users", "token", "nobody"]).exit_code == 1
