@@ -154,8 +154,11 @@ def test_rules_stock_order_and_health_pages(ctx: Context, client: TestClient) ->
     stock = client.get("/stock", params={"sku": "A"}).text
     assert "<td>" in stock
     with ctx.session() as session:
-        order_id = session.scalar(select(Order.id).limit(1))
+        order_row = session.scalar(select(Order).limit(1))
+        assert order_row is not None
+        order_id, order_row.ship_name = order_row.id, "<script>alert(1)</script>"
     order = client.get(f"/orders/{order_id}").text
     assert "Audit trail" in order and "demo" in order
+    assert "<script>alert" not in order and "&lt;script&gt;alert(1)&lt;/script&gt;" in order
     assert client.get("/orders/nope").status_code == 404
     assert client.get("/health").json() == {"status": "ok", "database": "ok", "broker": "in-process"}
