@@ -3,6 +3,7 @@ files, retry failed orders, and the pages and metrics show what the database hol
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -81,6 +82,9 @@ def test_start_a_batch_watch_it_and_download_its_files(ctx: Context, client: Tes
     metrics = client.get("/metrics").text
     assert f'fulfilment_orders{{status="labelled"}} {view["counts"]["labelled"]}' in metrics
     assert f'fulfilment_batches{{status="{view["status"]}"}} 1' in metrics
+    steps = dict(re.findall(r'fulfilment_last_batch_step_seconds\{step="(\w+)"\} ([\d.]+)', metrics))
+    assert set(steps) == {"running", "documenting", "pushing"}
+    assert sum(float(v) for v in steps.values()) <= view["elapsed_s"] + 0.01
 
 
 def _cancelled(ctx: Context) -> int:
