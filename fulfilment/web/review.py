@@ -1,12 +1,13 @@
-"""The review queue: held orders oldest first with their open holds (approve/reject come with the risk issue)."""
+"""The review queue: held orders oldest first with their open holds and the buyer's history (approve/reject come
+with the risk issue)."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from fulfilment.store.models import Hold, Order
+from fulfilment.store.models import Buyer, Hold, Order
 from fulfilment.web.auth import Reviewer, context_of
 from fulfilment.web.views import render
 
@@ -31,4 +32,16 @@ def queue(request: Request, staff: Reviewer) -> Response:
                 select(Hold).where(Hold.order_id.in_(holds), Hold.resolved_at.is_(None)).order_by(Hold.id)
             ):
                 holds[hold.order_id].append(hold)
-    return render(request, "review.html", staff, held=[(o, holds[o.id]) for o in held])
+        handles = {o.buyer for o in held}
+        orders_here = dict(
+            session.execute(
+                select(Order.buyer, func.count()).where(Order.buyer.in_(handles)).group_by(Order.buyer)
+            ).all()
+        )
+        history = {b.handle: b for b in session.scalars(select(Buyer).where(Buyer.handle.in_(handles)))}
+    return render(
+        request,
+        "review.html",
+        staff,
+        held=[(o, holds[o.id], orders_here.get(o.buyer, 0), history.get(o.buyer)) for o in held],
+    )

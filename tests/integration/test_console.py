@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from markupsafe import escape
 from pypdf import PdfReader
 from sqlalchemy import select
 
@@ -18,7 +19,7 @@ from fulfilment.config import load_settings
 from fulfilment.demo import prepare_demo
 from fulfilment.pipeline import Context, context
 from fulfilment.runner import resume_batch, run_batch
-from fulfilment.store.models import AuditEntry, Batch, Chunk, Order, Reservation
+from fulfilment.store.models import AuditEntry, Batch, Buyer, Chunk, Hold, Order, Reservation
 from fulfilment.store.users import add_user
 from fulfilment.web import create_app
 from tests.conftest import fulfil_env
@@ -166,3 +167,22 @@ def test_rules_stock_order_and_health_pages(ctx: Context, client: TestClient) ->
     assert "<script>alert" not in order and "&lt;script&gt;alert(1)&lt;/script&gt;" in order
     assert client.get("/orders/nope").status_code == 404
     assert client.get("/health").json() == {"status": "ok", "database": "ok", "broker": "in-process"}
+
+
+def test_review_queue_lists_held_orders_oldest_first_with_reasons_and_history(ctx: Context) -> None:
+    session_name, _, _ = prepare_demo(ctx, 150, seed=11)
+    run_batch(ctx, session_name, timeout_s=240)
+    with ctx.session() as session:
+        add_user(session, "rex", "reviewer", "reviewer-password")
+        held = list(session.scalars(select(Order).where(Order.status == "held").order_by(Order.paid_at, Order.id)))
+        reasons = {h.order_id: h.reason for h in session.scalars(select(Hold).where(Hold.resolved_at.is_(None)))}
+        session.merge(Buyer(handle=held[0].buyer, prior_orders=7, prior_returns=5))
+    assert held, "the simulated session has held orders"
+    with TestClient(create_app(ctx)) as client:
+        sign_in(client, "rex", "reviewer-password")
+        page = client.get("/review").text
+    positions = [page.index(f"/orders/{o.id}") for o in held]
+    assert positions == sorted(positions)
+    for order in held:
+        assert str(escape(reasons.get(order.id) or order.reason or "")) in page
+    assert "before: 7 orders, 5 returns" in page
