@@ -38,7 +38,9 @@ def identify(ctx: Context, request: Request) -> Staff | None:
 
 def same_secret(given: object, expected: str | None) -> bool:
     """Constant-time comparison of a submitted token with the expected one."""
-    return isinstance(given, str) and bool(expected) and secrets.compare_digest(given, expected or "")
+    if not isinstance(given, str) or not expected:
+        return False
+    return secrets.compare_digest(given.encode(), expected.encode())
 
 
 def staff_with(role: str) -> Callable[[Request], Awaitable[Staff]]:

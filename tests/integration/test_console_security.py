@@ -66,7 +66,7 @@ def test_every_post_needs_the_sessions_csrf_token(client: TestClient) -> None:
     sign_in(client, "ada", PASSWORDS["ada"])
     token = csrf_of(client.get("/").text)
     for path in routes("POST"):
-        for form in ({}, {"csrf_token": "forged"}):
+        for form in ({}, {"csrf_token": "forged"}, {"csrf_token": "förged"}):
             answer = client.post(path, data={**form, "name": "eve", "role": "admin", "password": "x" * 12})
             assert answer.status_code == 403, (path, form)
     assert client.get("/", follow_redirects=False).status_code == 200, "still signed in"
