@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ from sqlalchemy.orm import Session
 from fulfilment import batches as batch_runs
 from fulfilment.pipeline import Context
 from fulfilment.store.models import Batch, Chunk, LiveSession, Order
+from fulfilment.sweeper import sweep
 from fulfilment.web.auth import Packer, context_of
 from fulfilment.web.views import render
 
@@ -52,16 +54,21 @@ def home(request: Request, staff: Packer) -> Response:
     )
 
 
-def start_in_background(ctx: Context, session_name: str | None, actor: str) -> str:
-    """Claim the pending orders into a batch and send its first steps (to the in-process worker on the
-    embedded default); returns at once with the batch id."""
+def send(ctx: Context, steps: list[batch_runs.Next]) -> None:
+    """Send batch steps without waiting for them: to the in-process worker on the embedded default (started
+    on first use), to `fulfil worker`s through Redis otherwise."""
     from fulfilment.runner import embedded_worker
     from fulfilment.worker import dispatch
 
-    batch_id, steps = batch_runs.start_batch(ctx, session_name, trigger="console", actor=actor)
     if not ctx.settings.distributed:
         embedded_worker()
     dispatch(steps)
+
+
+def start_in_background(ctx: Context, session_name: str | None, actor: str) -> str:
+    """Claim the pending orders into a batch, send its first steps and return at once with the batch id."""
+    batch_id, steps = batch_runs.start_batch(ctx, session_name, trigger="console", actor=actor)
+    send(ctx, steps)
     return batch_id
 
 
@@ -115,6 +122,14 @@ def batch_page(request: Request, staff: Packer, batch_id: str) -> Response:
 @router.get("/batches/{batch_id}/progress.json")
 def progress(request: Request, staff: Packer, batch_id: str) -> dict[str, Any]:
     return live_view(context_of(request), batch_id)
+
+
+@router.post("/batches/{batch_id}/resume")
+def resume(request: Request, staff: Packer, batch_id: str) -> Response:
+    """Send every unfinished step of the batch again (after a restart of the console or dead workers)."""
+    ctx = context_of(request)
+    send(ctx, sweep(ctx, timedelta(0), batch_id))
+    return RedirectResponse(f"/batches/{batch_id}", status_code=303)
 
 
 @router.post("/batches/{batch_id}/retry")

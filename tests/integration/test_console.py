@@ -148,6 +148,16 @@ def test_retry_moves_failed_orders_back_and_the_next_batch_ships_them(ctx: Conte
             assert set(kept) == {"deducted"}
 
 
+def test_resume_finishes_a_batch_whose_steps_were_lost(ctx: Context, client: TestClient) -> None:
+    prepare_demo(ctx, 60, seed=2)
+    batch_id, _lost = batches.start_batch(ctx, None)  # as if the console stopped before sending the steps
+    page = client.get(f"/batches/{batch_id}").text
+    assert 'id="resume"' in page
+    client.post(f"/batches/{batch_id}/resume", data={"csrf_token": csrf_of(page)})
+    view = wait_until_finished(client, batch_id)
+    assert view["finished"] and view["done"] == view["total"] == view["counts"]["orders"] > 0
+
+
 def test_rules_stock_order_and_health_pages(ctx: Context, client: TestClient) -> None:
     prepare_demo(ctx, 30, seed=3)
     rules = client.get("/rules").text
