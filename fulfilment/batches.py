@@ -20,7 +20,7 @@ from fulfilment.stages.push import push_tracking
 from fulfilment.stages.route import route_chunk
 from fulfilment.stages.screen import screen_chunk
 from fulfilment.store import audit, stock
-from fulfilment.store.claims import claim_chunk, locked, set_chunk_stage
+from fulfilment.store.claims import Transitions, claim_chunk, locked, set_chunk_stage
 from fulfilment.store.inventory import sync_warehouses
 from fulfilment.store.models import Batch, Chunk, LiveSession, Order, utcnow
 
@@ -262,3 +262,16 @@ def alerts(ctx: Context, batch_id: str) -> list[dict[str, Any]]:
     """The batch's low-stock alerts ({sku, available, reason}), listed once its chunks are done."""
     with ctx.session() as session:
         return list(session.scalar(select(Batch.alerts).where(Batch.id == batch_id)) or [])
+
+
+def retry_failed(ctx: Context, batch_id: str, actor: str) -> int:
+    """Move the batch's failed orders back to pending (with an audit row each), out of the batch, so the
+    next batch takes them; returns how many moved."""
+    with ctx.session() as session:
+        failed = list(session.scalars(select(Order.id).where(Order.batch_id == batch_id, Order.status == "failed")))
+        moves = Transitions("failed", actor)
+        cleared = {"batch_id": None, "chunk_id": None, "warehouse_code": None, "carrier": None, "service": None}
+        for order_id in failed:
+            moves.add(order_id, "pending", f"retry of failed order from batch {batch_id}", **cleared)
+        moves.apply(session)
+        return len(failed)

@@ -27,6 +27,7 @@ class Settings:
     redis_namespace: str
     combine: bool = True
     combine_max: int = 20
+    secure_cookies: bool = False
 
     @property
     def distributed(self) -> bool:
@@ -87,4 +88,5 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         combine_max=_int_setting(
             env, "FULFILMENT_COMBINE_MAX", TIKTOK_MAX_ORDERS_PER_TRACKING, maximum=TIKTOK_MAX_ORDERS_PER_TRACKING
         ),
+        secure_cookies=_flag_setting(env, "FULFILMENT_SECURE_COOKIES", False),
     )

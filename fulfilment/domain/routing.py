@@ -98,6 +98,16 @@ class Condition:
             return f"{self.field}: is {'yes' if value else 'no'}, the rule wants {'yes' if self.flag else 'no'}"
         return None
 
+    def describe(self) -> str:
+        """The condition as a person reads it, e.g. ``weight_oz ≤ 15.99 oz`` or ``state in AK, HI``."""
+        if self.band is not None:
+            return f"{self.field} {self.band.describe()}"
+        if self.values is not None:
+            return f"{self.field} in {', '.join(sorted(self.values))}"
+        if self.prefixes:
+            return f"{self.field} starts with {', '.join(self.prefixes)}"
+        return f"{self.field} is {'yes' if self.flag else 'no'}"
+
 
 @dataclass(frozen=True, slots=True)
 class Strategy:
@@ -121,6 +131,18 @@ class RouteRule:
     signature: bool = False
     insurance: bool = False
     tags: tuple[str, ...] = ()
+
+    def describe_when(self) -> str:
+        """The rule's conditions in words (``always`` for a default rule)."""
+        return "; ".join(c.describe() for c in self.conditions) or "always"
+
+    def describe_action(self) -> str:
+        """What the rule does: ship with a service, pick by a strategy, or hold for review."""
+        if self.hold is not None:
+            return f"hold for review: {self.hold}"
+        if self.strategy is not None:
+            return f"{self.strategy.kind} of " + ", ".join(f"{c} {s}" for c, s in self.strategy.services)
+        return f"{self.carrier} {self.service}"
 
     def carriers(self, all_carriers: Sequence[str]) -> tuple[str, ...]:
         """The carriers whose billable weight the rule's weight conditions are judged on."""

@@ -289,3 +289,9 @@ def test_warehouse_services_limit_the_rules() -> None:
     assert any(
         q.service == "ups_ground" and q.excluded == "the warehouse does not ship ups_ground" for q in decision.quotes
     )
+
+
+def test_rules_describe_themselves_for_the_console() -> None:
+    light = next(r for r in RULES.routes if r.id == "light-usps")
+    assert "15.99" in light.describe_when() and light.describe_action() == "usps usps_ground_advantage"
+    assert RULES.routes[-1].describe_when() == "always"

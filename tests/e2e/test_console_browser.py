@@ -1,0 +1,157 @@
+"""A real headless Chromium drives the console served by `fulfil serve`: sign in, start a batch, watch it
+finish, download the labels, and a packer refused the reviewer's and admin's pages. Screenshots of the main
+pages go to tests/artifacts/screenshots/."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pypdf import PdfReader
+
+from fulfilment.config import load_settings
+from fulfilment.demo import prepare_demo
+from fulfilment.pipeline import context
+from fulfilment.store.users import add_user
+from tests.conftest import ROOT, fulfil_env
+from tests.console import served
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SCREENSHOTS = ROOT / "tests" / "artifacts" / "screenshots"
+USERS = {"ada": ("admin", "ada-admin-pass"), "pat": ("packer", "pat-packer-pass")}
+
+
+@pytest.fixture
+def browser_page(tmp_path: Path) -> Iterator[Any]:
+    """A page in a fresh Chromium profile (Debian's chromium; never a browser downloaded by the test tool)."""
+    if not CHROMIUM.exists():
+        pytest.skip("/usr/bin/chromium is missing (scripts/test installs Debian's chromium when run as root)")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch_persistent_context(
+            str(tmp_path / "profile"),
+            executable_path=str(CHROMIUM),
+            args=CHROMIUM_ARGS,
+            headless=True,
+            accept_downloads=True,
+            viewport={"width": 1280, "height": 900},
+        )
+        try:
+            page = browser.new_page()
+            page.set_default_timeout(30_000)
+            yield page
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def console(tmp_path: Path, sqlite_url: str) -> Iterator[tuple[str, str]]:
+    """`fulfil serve` on a fresh SQLite database holding a simulated live session and two users."""
+    env = fulfil_env(tmp_path, sqlite_url)
+    ctx = context(load_settings(env))
+    session_name, _, _ = prepare_demo(ctx, 150, seed=11)
+    with ctx.session() as session:
+        for name, (role, password) in USERS.items():
+            add_user(session, name, role, password)
+    with served(env, tmp_path / "serve.log") as base:
+        yield base, session_name
+
+
+def shot(page: Any, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+def sign_in(page: Any, base: str, name: str) -> None:
+    page.goto(f"{base}/")
+    assert "/signin" in page.url
+    page.fill("input[name=name]", name)
+    page.fill("input[name=password]", USERS[name][1])
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base}/")
+
+
+def test_sign_in_start_a_batch_watch_it_finish_and_download(
+    browser_page: Any, console: tuple[str, str], tmp_path: Path
+) -> None:
+    page, (base, session_name) = browser_page, console
+    page.goto(f"{base}/")
+    shot(page, "01-sign-in")
+    sign_in(page, base, "ada")
+    assert "ada (admin)" in page.inner_text("header")
+    shot(page, "02-batches")
+
+    page.select_option("#session-select", session_name)
+    page.click("#start-batch button[type=submit]")
+    page.wait_for_url(f"{base}/batches/*")
+    batch_url = page.url
+    page.wait_for_selector("#downloads", timeout=240_000)  # the page polls progress.json and reloads at the end
+    assert page.inner_text("#status") in ("completed", "completed_with_errors")
+    assert page.inner_text("#done") == page.inner_text("#total") == page.inner_text("#count-orders")
+    shot(page, "03-batch-finished")
+
+    with page.expect_download() as download:
+        page.click("#file-labels_pdf")
+    pdf = tmp_path / "labels.pdf"
+    download.value.save_as(pdf)
+    pages = len(PdfReader(pdf).pages)  # one page per parcel; a combined parcel carries several orders
+    assert 0 < pages <= int(page.inner_text("#count-labelled"))
+    assert pages == len({row.split(",")[1] for row in tracking_rows(page, base)})
+
+    for path, name in (("/review", "04-review-queue"), ("/rules", "05-rules"), ("/stock", "06-stock")):
+        assert page.goto(f"{base}{path}").status == 200
+        shot(page, name)
+    page.goto(f"{base}/review")
+    held = page.locator("#held a")
+    assert held.count() > 0, "the simulated session has orders held for review"
+    held.first.click()
+    page.wait_for_url(f"{base}/orders/*")
+    assert page.inner_text("#order-status") == "held"
+    assert "claimed by batch" in page.inner_text("#audit")
+    shot(page, "07-order")
+    assert page.goto(f"{base}/users").status == 200
+    shot(page, "08-users")
+
+    page.goto(batch_url)
+    page.click("header .signout button")
+    page.wait_for_url(f"{base}/signin")
+
+
+def test_a_packer_is_refused_reviewer_and_admin_actions(browser_page: Any, console: tuple[str, str]) -> None:
+    page, (base, _) = browser_page, console
+    sign_in(page, base, "pat")
+    nav = page.inner_text("header nav")
+    assert "Review queue" not in nav and "Users" not in nav
+    refused = page.goto(f"{base}/review")
+    assert refused.status == 403
+    assert "needs the reviewer role" in page.inner_text("#error")
+    shot(page, "09-packer-refused")
+    assert page.goto(f"{base}/users").status == 403
+
+    page.goto(f"{base}/")
+    token = page.get_attribute("#start-batch input[name=csrf_token]", "value")
+    added = page.request.post(
+        f"{base}/users", form={"csrf_token": token, "name": "mallory", "role": "admin", "password": "x" * 12}
+    )
+    assert added.status == 403
+    assert page.goto(f"{base}/stock").status == 200
+
+
+def tracking_rows(page: Any, base: str) -> list[str]:
+    """The batch's tracking upload CSV rows (header dropped), fetched with the page's signed-in cookies."""
+    batch_path = page.url.removeprefix(base)
+    response = page.request.get(f"{base}{batch_path}/files/tracking_csv")
+    assert response.ok
+    return response.text().splitlines()[1:]
