@@ -12,6 +12,22 @@ class SettingsError(ValueError):
     """A setting has a value the program cannot use; the message names the variable."""
 
 
+TIKTOK_API_BASE_URL = "https://open-api.tiktokglobalshop.com"
+TIKTOK_REQUIRED = ("TIKTOK_APP_KEY", "TIKTOK_APP_SECRET", "TIKTOK_ACCESS_TOKEN", "TIKTOK_SHOP_CIPHER")
+
+
+@dataclass(frozen=True, slots=True)
+class TikTokSettings:
+    """Credentials and address of the TikTok Shop Partner API."""
+
+    app_key: str
+    app_secret: str
+    access_token: str
+    shop_cipher: str
+    base_url: str
+    timeout_s: float
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     """Resolved settings; build with :func:`load_settings`."""
@@ -24,6 +40,7 @@ class Settings:
     shop_timezone: ZoneInfo
     chunk_size: int
     redis_namespace: str
+    tiktok: TikTokSettings | None = None
 
     @property
     def distributed(self) -> bool:
@@ -42,6 +59,26 @@ def _int_setting(env: dict[str, str], name: str, default: int, minimum: int = 1)
     if value < minimum:
         raise SettingsError(f"{name}={value} must be at least {minimum}")
     return value
+
+
+def _tiktok_settings(env: dict[str, str]) -> TikTokSettings | None:
+    """The TikTok API settings, or None when none of them is set; a partial set is an error."""
+    values = {name: env.get(name, "").strip() for name in TIKTOK_REQUIRED}
+    if not any(values.values()):
+        return None
+    missing = [name for name, value in values.items() if not value]
+    if missing:
+        raise SettingsError(f"{', '.join(missing)} must be set too (the TikTok API needs all four credentials)")
+    timeout = env.get("TIKTOK_TIMEOUT_S", "").strip() or "30"
+    try:
+        timeout_s = float(timeout)
+    except ValueError:
+        raise SettingsError(f"TIKTOK_TIMEOUT_S={timeout!r} is not a number of seconds") from None
+    return TikTokSettings(
+        *values.values(),
+        base_url=(env.get("TIKTOK_API_BASE_URL", "").strip() or TIKTOK_API_BASE_URL).rstrip("/"),
+        timeout_s=timeout_s,
+    )
 
 
 def load_settings(env: dict[str, str] | None = None) -> Settings:
@@ -64,4 +101,5 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         shop_timezone=tz,
         chunk_size=_int_setting(env, "FULFILMENT_CHUNK_SIZE", 250),
         redis_namespace=env.get("FULFILMENT_REDIS_NAMESPACE", "").strip() or "fulfilment",
+        tiktok=_tiktok_settings(env),
     )
