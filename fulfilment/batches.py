@@ -14,13 +14,13 @@ from fulfilment.pipeline import CHUNK_STAGES, Context, next_chunk_stage
 from fulfilment.stages.allocate import allocate_chunk
 from fulfilment.stages.documents import write_documents
 from fulfilment.stages.label import label_chunk
-from fulfilment.stages.push import push_tracking
+from fulfilment.stages.push import open_pushes, push_tracking
 from fulfilment.stages.route import route_chunk
 from fulfilment.stages.screen import screen_chunk
 from fulfilment.store import audit, stock
 from fulfilment.store.claims import claim_chunk, locked, set_chunk_stage
 from fulfilment.store.inventory import sync_warehouses
-from fulfilment.store.models import Batch, Chunk, LiveSession, Order, utcnow
+from fulfilment.store.models import Batch, Chunk, LiveSession, Order, Outbox, utcnow
 
 ChunkStage = Callable[[Context, Session, int], None]
 CHUNK_STAGE_RUNNERS: dict[str, ChunkStage] = {
@@ -32,6 +32,8 @@ CHUNK_STAGE_RUNNERS: dict[str, ChunkStage] = {
 TERMINAL = ("completed", "completed_with_errors", "failed")
 ORDER_OUTCOMES = ("labelled", "held", "backordered", "failed")
 IN_FLIGHT = ("claimed", "screened", "allocated", "routed")
+PUSH_STEP = "push_outbox"
+"""The message that makes one API push (target: an outbox id)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,16 +188,18 @@ def run_batch_stage(ctx: Context, batch_id: str, stage: str) -> list[Next]:
         )
         if batch is None:
             return []
+        pushes: list[Next] = []
         if stage == "documenting":
             batch.outputs = {**batch.outputs, **write_documents(ctx, session, batch_id)}
             following = "pushing"
         else:
             batch.outputs = {**batch.outputs, **push_tracking(ctx, session, batch_id)}
+            pushes = [Next(PUSH_STEP, outbox_id) for outbox_id in open_pushes(session, batch_id)]
             following = "completed_with_errors" if order_counts(session, batch_id)["failed"] else "completed"
             batch.finished_at = utcnow()
         audit.record(session, "batch", [(batch_id, stage, following, f"{stage} done")], f"stage:{stage}")
         batch.status = following
-        return [Next(following, batch_id)] if following in ("pushing",) else []
+        return ([Next(following, batch_id)] if following in ("pushing",) else []) + pushes
 
 
 def fail_batch(ctx: Context, batch_id: str, stage: str, error: str) -> None:
@@ -220,6 +224,14 @@ def order_counts(session: Session, batch_id: str) -> dict[str, int]:
     return counts
 
 
+def push_counts(session: Session, batch_id: str) -> dict[str, int]:
+    """Tracking pushes of the batch by outbox status (``sent``, ``pending``, ``retry``, ``sending``, ``parked``)."""
+    rows = session.execute(
+        select(Outbox.status, func.count()).where(Outbox.batch_id == batch_id).group_by(Outbox.status)
+    ).all()
+    return {status: n for status, n in sorted(rows)}
+
+
 def summary(ctx: Context, batch_id: str) -> dict[str, Any] | None:
     """The batch as `batch run --json` prints it, or None for an unknown id."""
     with ctx.session() as session:
@@ -233,5 +245,6 @@ def summary(ctx: Context, batch_id: str) -> dict[str, Any] | None:
             "status": batch.status,
             "counts": order_counts(session, batch_id),
             "outputs": {k: batch.outputs.get(k) for k in keys},
+            "pushes": push_counts(session, batch_id),
             "elapsed_s": round((end - batch.created_at).total_seconds(), 3),
         }

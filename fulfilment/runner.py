@@ -13,7 +13,8 @@ from sqlalchemy import func, select
 
 from fulfilment import batches
 from fulfilment.pipeline import Context
-from fulfilment.store.models import Batch, Order
+from fulfilment.store import outbox
+from fulfilment.store.models import Batch, Order, Outbox
 
 Progress = Callable[[int, int, str], None]
 """Called with (orders finished, orders in the batch, batch status) while a batch runs."""
@@ -63,6 +64,22 @@ def wait_for(
         time.sleep(poll_s)
 
 
+def open_pushes(ctx: Context, batch_id: str) -> int:
+    """How many of the batch's tracking pushes are not yet sent or parked."""
+    with ctx.session() as session:
+        return (
+            session.scalar(select(func.count()).where(Outbox.batch_id == batch_id, Outbox.status.in_(outbox.OPEN))) or 0
+        )
+
+
+def wait_for_pushes(ctx: Context, batch_id: str, timeout_s: float | None, poll_s: float = 0.2) -> int:
+    """Poll until every push of the batch is sent or parked (or the timeout passes); returns how many are open."""
+    deadline = None if timeout_s is None else time.monotonic() + timeout_s
+    while (left := open_pushes(ctx, batch_id)) and (deadline is None or time.monotonic() < deadline):
+        time.sleep(poll_s)
+    return left
+
+
 def run_batch(
     ctx: Context,
     session_name: str | None = None,
@@ -70,14 +87,16 @@ def run_batch(
     timeout_s: float | None = None,
     trigger: str = "staff",
 ) -> dict[str, Any]:
-    """Claim pending orders into a batch, run every stage and return the batch summary."""
+    """Claim pending orders into a batch, run every stage, wait for its API pushes and return the summary."""
     from fulfilment.worker import dispatch
 
     batch_id, first = batches.start_batch(ctx, session_name, trigger=trigger)
     if not ctx.settings.distributed:
         embedded_worker()
     dispatch(first)
+    started = time.monotonic()
     wait_for(ctx, batch_id, progress, timeout_s)
+    wait_for_pushes(ctx, batch_id, None if timeout_s is None else max(0.0, timeout_s - (time.monotonic() - started)))
     summary = batches.summary(ctx, batch_id)
     assert summary is not None
     return summary

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
+from fulfilment.channels.base import outbox_channel
 from fulfilment.domain.shipments import LabelSpec
 from fulfilment.domain.tracking import local_tracking_number
 from fulfilment.labels.local import labels_pdf_bytes
@@ -14,8 +15,6 @@ from fulfilment.stages.shipping import ship_to
 from fulfilment.store import stock
 from fulfilment.store.claims import Transitions, chunk_orders
 from fulfilment.store.models import CatalogItem, Chunk, LabelFile, Outbox, Shipment, ShipmentOrder, utcnow
-
-OUTBOX_CHANNEL = "tiktok_file"
 
 
 def label_chunk(ctx: Context, session: Session, chunk_id: int) -> None:
@@ -88,11 +87,11 @@ def label_chunk(ctx: Context, session: Session, chunk_id: int) -> None:
                 "order_id": s.order_ids[0],
                 "shipment_id": s.shipment_id,
                 "batch_id": batch_id,
-                "channel": OUTBOX_CHANNEL,
+                "channel": outbox_channel(order.channel, order.extra),
                 "status": "pending",
                 "created_at": now,
             }
-            for s in specs
+            for s, order in zip(specs, orders, strict=True)
         ],
     )
     stock.deduct(session, [o.id for o in orders])

@@ -314,7 +314,7 @@ STATES = (
     ("MA", "Massachusetts", "Cambridge", "02139"),
     ("TX", "Texas", "Austin", "78701"),
 )
-SKUS = ("MUG-BLUE", "MUG-RED", "TEE-M", "TEE-L", "CAP-01")
+SKUS = ("TEE-BLK-S", "TEE-BLK-M", "TEE-BLK-L", "TEE-WHT-M", "MUG-CRM-11")  # in the bundled sample catalog
 
 
 def make_order(n: int, now: int, status: str = "AWAITING_SHIPMENT", **overrides: Any) -> dict[str, Any]:
