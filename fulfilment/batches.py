@@ -224,11 +224,9 @@ def order_counts(session: Session, batch_id: str) -> dict[str, int]:
     return counts
 
 
-def push_counts(session: Session, batch_id: str) -> dict[str, int]:
-    """Tracking pushes of the batch by outbox status (``sent``, ``pending``, ``retry``, ``sending``, ``parked``)."""
-    rows = session.execute(
-        select(Outbox.status, func.count()).where(Outbox.batch_id == batch_id).group_by(Outbox.status)
-    ).all()
+def push_counts(session: Session, *where: Any) -> dict[str, int]:
+    """Tracking pushes matching `where` by outbox status (``sent``, ``pending``, ``retry``, ``sending``, ``parked``)."""
+    rows = session.execute(select(Outbox.status, func.count()).where(*where).group_by(Outbox.status)).all()
     return {status: n for status, n in sorted(rows)}
 
 
@@ -245,6 +243,6 @@ def summary(ctx: Context, batch_id: str) -> dict[str, Any] | None:
             "status": batch.status,
             "counts": order_counts(session, batch_id),
             "outputs": {k: batch.outputs.get(k) for k in keys},
-            "pushes": push_counts(session, batch_id),
+            "pushes": push_counts(session, Outbox.batch_id == batch_id),
             "elapsed_s": round((end - batch.created_at).total_seconds(), 3),
         }

@@ -64,18 +64,16 @@ def wait_for(
         time.sleep(poll_s)
 
 
-def open_pushes(ctx: Context, batch_id: str) -> int:
-    """How many of the batch's tracking pushes are not yet sent or parked."""
+def open_push_count(ctx: Context, *where: Any) -> int:
+    """How many tracking pushes matching `where` are not yet sent or parked."""
     with ctx.session() as session:
-        return (
-            session.scalar(select(func.count()).where(Outbox.batch_id == batch_id, Outbox.status.in_(outbox.OPEN))) or 0
-        )
+        return session.scalar(select(func.count()).where(Outbox.status.in_(outbox.OPEN), *where)) or 0
 
 
-def wait_for_pushes(ctx: Context, batch_id: str, timeout_s: float | None, poll_s: float = 0.2) -> int:
-    """Poll until every push of the batch is sent or parked (or the timeout passes); returns how many are open."""
+def wait_for_pushes(ctx: Context, timeout_s: float | None, *where: Any, poll_s: float = 0.2) -> int:
+    """Poll until every push matching `where` is sent or parked (or the timeout passes); returns how many are open."""
     deadline = None if timeout_s is None else time.monotonic() + timeout_s
-    while (left := open_pushes(ctx, batch_id)) and (deadline is None or time.monotonic() < deadline):
+    while (left := open_push_count(ctx, *where)) and (deadline is None or time.monotonic() < deadline):
         time.sleep(poll_s)
     return left
 
@@ -96,7 +94,8 @@ def run_batch(
     dispatch(first)
     started = time.monotonic()
     wait_for(ctx, batch_id, progress, timeout_s)
-    wait_for_pushes(ctx, batch_id, None if timeout_s is None else max(0.0, timeout_s - (time.monotonic() - started)))
+    left = None if timeout_s is None else max(0.0, timeout_s - (time.monotonic() - started))
+    wait_for_pushes(ctx, left, Outbox.batch_id == batch_id)
     summary = batches.summary(ctx, batch_id)
     assert summary is not None
     return summary

@@ -3,8 +3,8 @@
 It checks every request's signature exactly (HTTP 401, code 106001 on a bad sign or a timestamp outside five
 minutes), answers in the ``{code, message, request_id, data}`` envelope, keeps orders and packages, and records
 every accepted package in a ledger. Faults can be injected per request: ``bad_sign`` (401), ``429``, ``5xx``,
-``code`` (HTTP 200 with a retryable code ≠ 0), ``slow`` (answers after `slow_s`) and ``lost`` (the request takes
-effect, then the answer is a 503: the caller cannot know it took).
+``code`` (HTTP 200 with a retryable code ≠ 0), ``slow`` (the request takes effect, then the answer comes
+`slow_s` later: a caller that times out cannot know it took) and ``lost`` (takes effect, then answers 503).
 
 In a test: ``shop = TikTokShop(...); url = shop.start()`` serves on a thread; ``shop.stop()``.
 As a script: ``python -m tests.standins.tiktok --port 8765 --orders 500 --fault-rate 0.2``.
@@ -276,8 +276,6 @@ class _Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(int(self.headers.get("content-length") or 0))
         headers = {k.lower(): v for k, v in self.headers.items()}
         fault = self.shop.faults.pick(url.path)
-        if fault == "slow":
-            time.sleep(self.shop.faults.slow_s)
         if fault == "bad_sign":
             return self._send(401, CODE_BAD_SIGN, "Invalid signature", None)
         if fault == "429":
@@ -292,6 +290,8 @@ class _Handler(BaseHTTPRequestHandler):
             return self._send(exc.http, exc.code, exc.message, None)
         except (ValueError, KeyError, TypeError) as exc:
             return self._send(400, CODE_INVALID_PARAM, f"Bad request: {exc}", None)
+        if fault == "slow":
+            time.sleep(self.shop.faults.slow_s)
         if fault == "lost":
             return self._send(503, 1, "Service unavailable", None)
         self._send(200, 0, "Success", data)
