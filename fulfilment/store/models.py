@@ -288,6 +288,17 @@ class Outbox(Base):
     external_id: Mapped[str | None] = mapped_column(String(64))
 
 
+class WebhookEvent(Base):
+    """A channel notification already handled, by its id (TikTok's `tts_notification_id`): a replay is ignored."""
+
+    __tablename__ = "webhook_events"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    type: Mapped[int] = mapped_column(Integer)
+    order_id: Mapped[str | None] = mapped_column(String(64))
+    outcome: Mapped[str] = mapped_column(Text, default="")
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class ChannelCursor(Base):
     """Where a channel's next incremental pull starts (for TikTok: unix seconds of `update_time_ge`)."""
 
