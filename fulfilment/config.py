@@ -41,6 +41,8 @@ class Settings:
     chunk_size: int
     redis_namespace: str
     tiktok: TikTokSettings | None = None
+    post_stream_delay_s: int = 3600
+    pull_every_s: int = 300
 
     @property
     def distributed(self) -> bool:
@@ -102,4 +104,6 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         chunk_size=_int_setting(env, "FULFILMENT_CHUNK_SIZE", 250),
         redis_namespace=env.get("FULFILMENT_REDIS_NAMESPACE", "").strip() or "fulfilment",
         tiktok=_tiktok_settings(env),
+        post_stream_delay_s=_int_setting(env, "FULFILMENT_POST_STREAM_DELAY_S", 3600, minimum=0),
+        pull_every_s=_int_setting(env, "FULFILMENT_PULL_EVERY_S", 300),
     )

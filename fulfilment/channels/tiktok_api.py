@@ -98,14 +98,15 @@ class TikTokClient:
         return self._retrying(lambda: self.call(method, path, params, body))
 
     def _retrying(self, attempt: Callable[[], T]) -> T:
-        for n in range(1, READ_ATTEMPTS + 1):
+        tries = 1
+        while True:
             try:
                 return attempt()
             except TikTokError as exc:
-                if not exc.transient or n == READ_ATTEMPTS:
+                if not exc.transient or tries == READ_ATTEMPTS:
                     raise
-                self._sleep(backoff_s(n))
-        raise AssertionError("unreachable")
+                self._sleep(backoff_s(tries))
+                tries += 1
 
     def search_orders(self, filters: Mapping[str, Any], page_size: int = MAX_PAGE_SIZE) -> Iterator[list[str]]:
         """Order ids matching `filters`, one page at a time, oldest update first."""

@@ -299,6 +299,20 @@ class WebhookEvent(Base):
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class ScheduledRun(Base):
+    """A batch run to start at `run_at` (e.g. a live session's post-stream batch); `status` due → running → done."""
+
+    __tablename__ = "scheduled_runs"
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    session_name: Mapped[str | None] = mapped_column(String(200))
+    run_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    status: Mapped[str] = mapped_column(String(20), default="due", index=True)
+    batch_id: Mapped[str | None] = mapped_column(String(40))
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class ChannelCursor(Base):
     """Where a channel's next incremental pull starts (for TikTok: unix seconds of `update_time_ge`)."""
 

@@ -50,3 +50,14 @@ def test_webhook_vector() -> None:
     assert verify_webhook("abcdef", "123", WEBHOOK_BODY, expected)
     assert not verify_webhook("abcdef", "123", WEBHOOK_BODY.replace(b"UNPAID", b"CANCEL"), expected)
     assert not verify_webhook("abcdef", "124", WEBHOOK_BODY, expected)
+
+
+def test_errors_that_may_pass_on_a_retry_are_transient() -> None:
+    from fulfilment.channels.tiktok_api import TikTokError, backoff_s
+
+    assert TikTokError("no answer").transient
+    assert TikTokError("rate", 429, 36009004).transient and TikTokError("oops", 503, 1).transient
+    assert TikTokError("busy", 200, 36009003).transient
+    assert not TikTokError("bad sign", 401, 106001).transient
+    assert not TikTokError("cancelled", 200, 21011001).transient
+    assert [backoff_s(n) for n in (1, 2, 3)] == [0.2, 0.4, 0.8] and backoff_s(50) == 30.0
