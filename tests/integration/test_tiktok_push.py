@@ -18,6 +18,7 @@ from fulfilment.pipeline import context
 from fulfilment.runner import run_batch
 from fulfilment.stages import push
 from fulfilment.store.models import Outbox, Shipment, utcnow
+from tests.conftest import fulfil_env
 from tests.standins.fixtures import tiktok_env, tiktok_settings
 from tests.standins.tiktok import Faults, make_order
 
@@ -25,10 +26,13 @@ ORDERS = 150
 
 
 @pytest.fixture
-def shop_ctx(embedded_env, tiktok_shop, monkeypatch: pytest.MonkeyPatch):
-    """Embedded settings pointed at the stand-in, samples loaded and ORDERS orders pulled from the shop."""
+def shop_ctx(request: pytest.FixtureRequest, tmp_path, tiktok_shop, monkeypatch: pytest.MonkeyPatch):
+    """In-process settings pointed at the stand-in (SQLite unless the test asks for ``pg_url``), samples loaded
+    and ORDERS orders pulled from the shop."""
     shop, url = tiktok_shop
-    for key, value in tiktok_env(shop, url, timeout_s=0.5).items():
+    database = request.getfixturevalue(getattr(request, "param", "sqlite_url"))
+    monkeypatch.delenv("FULFILMENT_REDIS_URL", raising=False)
+    for key, value in {**fulfil_env(tmp_path, database), **tiktok_env(shop, url, timeout_s=0.5)}.items():
         monkeypatch.setenv(key, value)
     ctx = context(load_settings())
     load_samples(ctx)
@@ -54,6 +58,7 @@ def assert_each_pushed_once(shop, ctx) -> None:
     assert stored == {e["order_id"]: e["id"] for e in shop.ledger}
 
 
+@pytest.mark.parametrize("shop_ctx", ["sqlite_url", "pg_url"], indirect=True)
 def test_a_batch_pushes_every_tracking_number_exactly_once_through_20_percent_faults(shop_ctx) -> None:
     shop, ctx = shop_ctx
     shop.faults = Faults(rate=0.2, kinds=("429", "5xx", "code", "slow", "lost"), paths=("/fulfillment",), slow_s=1.0)
