@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, case, or_, select, update
 from sqlalchemy.orm import Session
 
 from fulfilment.store import audit
@@ -84,3 +84,19 @@ def open_rows(session: Session, channel: str, batch_id: str | None = None, lease
     if batch_id is not None:
         query = query.where(Outbox.batch_id == batch_id)
     return list(session.scalars(query))
+
+
+def reopen(session: Session, outbox_id: int, actor: str) -> bool:
+    """Put a parked push back to ``pending`` (a person fixed the cause); False if it is not parked.
+
+    The attempt count restarts, but at 1 if the push was ever tried, so its next send checks with the channel first.
+    """
+    done = session.execute(
+        update(Outbox)
+        .where(Outbox.id == outbox_id, Outbox.status == "parked")
+        .values(status="pending", attempts=case((Outbox.attempts > 0, 1), else_=0))
+    )
+    if done.rowcount != 1:
+        return False
+    audit.record(session, "outbox", [(str(outbox_id), "parked", "pending", "retried by a person")], actor)
+    return True

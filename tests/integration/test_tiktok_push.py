@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 import time
 from collections import Counter
 from datetime import timedelta
@@ -19,6 +21,7 @@ from fulfilment.runner import run_batch
 from fulfilment.stages import push
 from fulfilment.store.models import Outbox, Shipment, utcnow
 from tests.conftest import fulfil_env
+from tests.e2e.test_cli import fulfil
 from tests.standins.fixtures import tiktok_env, tiktok_settings
 from tests.standins.tiktok import Faults, make_order
 
@@ -80,6 +83,15 @@ def test_an_order_cancelled_on_tiktok_is_parked_with_the_channels_message(shop_c
     with ctx.session() as s:
         parked = s.scalar(select(Outbox).where(Outbox.order_id == cancelled))
     assert parked.status == "parked" and "cancelled" in parked.last_error and parked.attempts == 1
+
+    shop.orders[cancelled]["status"] = "AWAITING_SHIPMENT"  # the cancellation was reversed on TikTok
+    env = {k: v for k, v in os.environ.items() if k.startswith(("FULFILMENT_", "TIKTOK_"))}
+    [row] = json.loads(fulfil(env, "push", "parked", "--json").stdout)["parked"]
+    assert row["order_id"] == cancelled and "cancelled" in row["message"]
+    assert fulfil(env, "push", "retry", "999999").returncode == 1
+    retried = fulfil(env, "push", "retry", str(row["outbox_id"]))
+    assert retried.returncode == 0, retried.stderr
+    assert_each_pushed_once(shop, ctx)
 
 
 class CrashAfterSend:
