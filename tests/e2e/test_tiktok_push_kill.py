@@ -1,4 +1,5 @@
-"""A `fulfil push resume` process SIGKILLed mid-push, then run again: every tracking number reaches TikTok once."""
+"""A pusher SIGKILLed mid-push (an embedded `fulfil push resume`, or a Redis `fulfil worker`), then a resume:
+every tracking number reaches TikTok once."""
 
 from __future__ import annotations
 
@@ -20,8 +21,9 @@ from fulfilment.ingest.tiktok_api import pull_orders
 from fulfilment.pipeline import context
 from fulfilment.runner import run_batch
 from fulfilment.store.models import Outbox, Shipment, utcnow
-from tests.conftest import ROOT, fulfil_env
+from tests.conftest import REDIS_URL, ROOT, fulfil_env
 from tests.e2e.test_cli import FULFIL, fulfil
+from tests.e2e.test_distributed import start_worker
 from tests.standins.fixtures import tiktok_env, tiktok_settings
 from tests.standins.tiktok import Faults, make_order
 
@@ -75,3 +77,62 @@ def test_killed_pusher_then_resume_pushes_each_tracking_number_once(
     assert statuses == {"sent"}
     assert len(shop.ledger) == labelled
     assert {e["order_id"]: e["tracking_number"] for e in shop.ledger} == expected
+
+
+def test_a_redis_worker_killed_mid_push_then_resume_pushes_each_tracking_number_once(
+    tmp_path: Path, pg_url: str, redis_namespace: str, tiktok_shop, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shop, url = tiktok_shop
+    env = fulfil_env(
+        tmp_path,
+        pg_url,
+        FULFILMENT_REDIS_URL=REDIS_URL,
+        FULFILMENT_REDIS_NAMESPACE=redis_namespace,
+        **tiktok_env(shop, url, timeout_s=5),
+    )
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    ctx = context(load_settings())
+    load_samples(ctx)
+    shop.add_orders([make_order(n, int(time.time())) for n in range(60)])
+    pull_orders(ctx, TikTokClient(tiktok_settings(shop, url)))
+    shop.faults = Faults(rate=1.0, kinds=("slow",), paths=("/fulfillment",), slow_s=0.3)
+
+    doomed = start_worker(env, tmp_path / "worker-a.log")
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("FULFILMENT_", "TIKTOK_"))}
+    batch = subprocess.Popen(
+        [*FULFIL, "batch", "run", "--json", "--timeout", "300"],
+        env={**base, **env},
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 240
+        while len(shop.ledger) < 5 and time.monotonic() < deadline:
+            time.sleep(0.01)
+    finally:
+        os.killpg(doomed.pid, signal.SIGKILL)
+        doomed.wait(timeout=30)
+    assert len(shop.ledger) >= 5
+    survivor = start_worker(env, tmp_path / "worker-b.log")
+    try:
+        with ctx.session() as s:  # the dead worker's claims outlive their lease
+            stale = utcnow() - timedelta(hours=1)
+            stuck = s.execute(update(Outbox).where(Outbox.status == "sending").values(claimed_at=stale)).rowcount
+        assert stuck >= 1
+        shop.faults = Faults()
+        resumed = fulfil(env, "push", "resume", "--json", "--timeout", "180")
+        assert resumed.returncode == 0, resumed.stderr
+        out, _ = batch.communicate(timeout=300)
+    finally:
+        os.killpg(survivor.pid, signal.SIGTERM)
+        survivor.wait(timeout=60)
+    labelled = json.loads(out)["counts"]["labelled"]
+    with ctx.session() as s:
+        expected = dict(s.execute(select(Outbox.order_id, Shipment.tracking_number).join(Shipment)).all())
+        assert set(s.scalars(select(Outbox.status))) == {"sent"}
+    assert len(expected) == labelled > 40
+    assert len(shop.ledger) == labelled
+    assert {e["order_id"]: e["tracking_number"] for e in shop.ledger} == expected
+    assert shop.requests["packages_of"] >= stuck  # each push the dead worker left was checked before resending
