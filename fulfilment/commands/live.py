@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import time
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+if TYPE_CHECKING:
+    from fulfilment.pipeline import Context
 
 
 def session_start(name: Annotated[str, typer.Argument(help="The live session's name.")]) -> None:
@@ -70,13 +73,15 @@ def scheduler(
         leadership.release()
 
 
-def _pull(ctx: object) -> None:
+def _pull(ctx: Context) -> None:
+    """One periodic pull; a failure is reported and the next tick tries again."""
     from fulfilment.channels.tiktok_api import TikTokClient, TikTokError
     from fulfilment.cli import err, out
     from fulfilment.ingest.tiktok_api import pull_orders
 
     try:
-        result = pull_orders(ctx, TikTokClient(ctx.settings.tiktok))  # type: ignore[arg-type, attr-defined]
+        assert ctx.settings.tiktok is not None
+        result = pull_orders(ctx, TikTokClient(ctx.settings.tiktok))
         out.print(f"scheduler: pulled {result.orders} orders ({result.counts.created} new)", highlight=False)
     except TikTokError as exc:
         err.print(f"scheduler: pull failed, will try again: {exc}", highlight=False)
