@@ -16,13 +16,13 @@ from fulfilment.stages.alerts import stock_alerts
 from fulfilment.stages.allocate import allocate_chunk
 from fulfilment.stages.documents import write_documents
 from fulfilment.stages.label import label_chunk
-from fulfilment.stages.push import push_tracking
+from fulfilment.stages.push import open_pushes, push_tracking
 from fulfilment.stages.route import route_chunk
 from fulfilment.stages.screen import screen_chunk
 from fulfilment.store import audit, stock
 from fulfilment.store.claims import Transitions, claim_chunk, locked, set_chunk_stage
 from fulfilment.store.inventory import sync_warehouses
-from fulfilment.store.models import Batch, Chunk, LiveSession, Order, utcnow
+from fulfilment.store.models import Batch, Chunk, LiveSession, Order, Outbox, utcnow
 
 ChunkStage = Callable[[Context, Session, int], None]
 CHUNK_STAGE_RUNNERS: dict[str, ChunkStage] = {
@@ -38,6 +38,8 @@ CLAIMABLE = {"pending": "claimed", "approved": "screened", "backordered": "scree
 """What a batch claims and the state each re-enters at: approved (by a reviewer) and backordered orders have
 passed the screen and go straight to allocate."""
 _ADDRESS = (Order.buyer, Order.ship_name, Order.ship_street1, Order.ship_street2, Order.ship_zip)
+PUSH_STEP = "push_outbox"
+"""The message that makes one API push (target: an outbox id)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,17 +208,19 @@ def run_batch_stage(ctx: Context, batch_id: str, stage: str) -> list[Next]:
         )
         if batch is None:
             return []
+        pushes: list[Next] = []
         if stage == "documenting":
             batch.outputs = {**batch.outputs, **write_documents(ctx, session, batch_id)}
             batch.alerts = stock_alerts(ctx, session, batch_id)
             following = "pushing"
         else:
             batch.outputs = {**batch.outputs, **push_tracking(ctx, session, batch_id)}
+            pushes = [Next(PUSH_STEP, outbox_id) for outbox_id in open_pushes(session, batch_id)]
             following = "completed_with_errors" if order_counts(session, batch_id)["failed"] else "completed"
             batch.finished_at = utcnow()
         audit.record(session, "batch", [(batch_id, stage, following, f"{stage} done")], f"stage:{stage}")
         batch.status = following
-        return [Next(following, batch_id)] if following in ("pushing",) else []
+        return ([Next(following, batch_id)] if following in ("pushing",) else []) + pushes
 
 
 def fail_batch(ctx: Context, batch_id: str, stage: str, error: str) -> None:
@@ -241,6 +245,12 @@ def order_counts(session: Session, batch_id: str) -> dict[str, int]:
     return counts
 
 
+def push_counts(session: Session, *where: Any) -> dict[str, int]:
+    """Tracking pushes matching `where` by outbox status (``sent``, ``pending``, ``retry``, ``sending``, ``parked``)."""
+    rows = session.execute(select(Outbox.status, func.count()).where(*where).group_by(Outbox.status)).all()
+    return {status: n for status, n in sorted(rows)}
+
+
 def summary(ctx: Context, batch_id: str) -> dict[str, Any] | None:
     """The batch as `batch run --json` prints it, or None for an unknown id."""
     with ctx.session() as session:
@@ -254,6 +264,7 @@ def summary(ctx: Context, batch_id: str) -> dict[str, Any] | None:
             "status": batch.status,
             "counts": order_counts(session, batch_id),
             "outputs": {k: batch.outputs.get(k) for k in keys},
+            "pushes": push_counts(session, Outbox.batch_id == batch_id),
             "elapsed_s": round((end - batch.created_at).total_seconds(), 3),
         }
 

@@ -12,6 +12,22 @@ class SettingsError(ValueError):
     """A setting has a value the program cannot use; the message names the variable."""
 
 
+TIKTOK_API_BASE_URL = "https://open-api.tiktokglobalshop.com"
+TIKTOK_REQUIRED = ("TIKTOK_APP_KEY", "TIKTOK_APP_SECRET", "TIKTOK_ACCESS_TOKEN", "TIKTOK_SHOP_CIPHER")
+
+
+@dataclass(frozen=True, slots=True)
+class TikTokSettings:
+    """Credentials and address of the TikTok Shop Partner API."""
+
+    app_key: str
+    app_secret: str
+    access_token: str
+    shop_cipher: str
+    base_url: str
+    timeout_s: float
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     """Resolved settings; build with :func:`load_settings`."""
@@ -28,6 +44,10 @@ class Settings:
     combine: bool = True
     combine_max: int = 20
     secure_cookies: bool = False
+
+    tiktok: TikTokSettings | None = None
+    post_stream_delay_s: int = 3600
+    pull_every_s: int = 300
 
     @property
     def distributed(self) -> bool:
@@ -63,6 +83,26 @@ def _flag_setting(env: dict[str, str], name: str, default: bool) -> bool:
     return raw in ("1", "true", "yes", "on")
 
 
+def _tiktok_settings(env: dict[str, str]) -> TikTokSettings | None:
+    """The TikTok API settings, or None when none of them is set; a partial set is an error."""
+    values = {name: env.get(name, "").strip() for name in TIKTOK_REQUIRED}
+    if not any(values.values()):
+        return None
+    missing = [name for name, value in values.items() if not value]
+    if missing:
+        raise SettingsError(f"{', '.join(missing)} must be set too (the TikTok API needs all four credentials)")
+    timeout = env.get("TIKTOK_TIMEOUT_S", "").strip() or "30"
+    try:
+        timeout_s = float(timeout)
+    except ValueError:
+        raise SettingsError(f"TIKTOK_TIMEOUT_S={timeout!r} is not a number of seconds") from None
+    return TikTokSettings(
+        *values.values(),
+        base_url=(env.get("TIKTOK_API_BASE_URL", "").strip() or TIKTOK_API_BASE_URL).rstrip("/"),
+        timeout_s=timeout_s,
+    )
+
+
 def load_settings(env: dict[str, str] | None = None) -> Settings:
     """Read the FULFILMENT_* variables, applying the documented defaults."""
     env = dict(os.environ if env is None else env)
@@ -89,4 +129,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
             env, "FULFILMENT_COMBINE_MAX", TIKTOK_MAX_ORDERS_PER_TRACKING, maximum=TIKTOK_MAX_ORDERS_PER_TRACKING
         ),
         secure_cookies=_flag_setting(env, "FULFILMENT_SECURE_COOKIES", False),
+        tiktok=_tiktok_settings(env),
+        post_stream_delay_s=_int_setting(env, "FULFILMENT_POST_STREAM_DELAY_S", 3600, minimum=0),
+        pull_every_s=_int_setting(env, "FULFILMENT_PULL_EVERY_S", 300),
     )

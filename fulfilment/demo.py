@@ -25,6 +25,14 @@ def _good_rows(path: Path, kind: str) -> list[tuple[int, dict[str, object]]]:
     return rows  # type: ignore[return-value]
 
 
+def load_samples(ctx: Context) -> None:
+    """Sync the warehouses and load the bundled sample catalog and stock."""
+    with ctx.session() as session:
+        sync_warehouses(session, ctx.rules.warehouses)
+        upsert_catalog(session, _good_rows(SAMPLES / "catalog.csv", "catalog"))
+        set_stock(session, _good_rows(SAMPLES / "stock.csv", "stock"))
+
+
 def prepare_demo(ctx: Context, orders: int, seed: int | None) -> tuple[str, Path, dict[str, int]]:
     """Load the sample catalog and stock, simulate a session of `orders` orders, export and import it.
 
@@ -32,10 +40,7 @@ def prepare_demo(ctx: Context, orders: int, seed: int | None) -> tuple[str, Path
     """
     seed = int(time.time()) if seed is None else seed
     name = f"demo-{seed}"
-    with ctx.session() as session:
-        sync_warehouses(session, ctx.rules.warehouses)
-        upsert_catalog(session, _good_rows(SAMPLES / "catalog.csv", "catalog"))
-        set_stock(session, _good_rows(SAMPLES / "stock.csv", "stock"))
+    load_samples(ctx)
     start = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=3)
     simulated = simulate_session(orders, seed=seed, start=start)
     export = ctx.batch_dir(name) / "tiktok-export.csv"

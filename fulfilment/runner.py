@@ -14,7 +14,8 @@ from sqlalchemy import func, select
 
 from fulfilment import batches
 from fulfilment.pipeline import Context
-from fulfilment.store.models import Batch, Order
+from fulfilment.store import outbox
+from fulfilment.store.models import Batch, Order, Outbox
 from fulfilment.sweeper import sweep
 
 Progress = Callable[[int, int, str], None]
@@ -76,17 +77,35 @@ def wait_for(
         time.sleep(poll_s)
 
 
+def open_push_count(ctx: Context, *where: Any) -> int:
+    """How many tracking pushes matching `where` are not yet sent or parked."""
+    with ctx.session() as session:
+        return session.scalar(select(func.count()).where(Outbox.status.in_(outbox.OPEN), *where)) or 0
+
+
+def wait_for_pushes(ctx: Context, timeout_s: float | None, *where: Any, poll_s: float = 0.2) -> int:
+    """Poll until every push matching `where` is sent or parked (or the timeout passes); returns how many are open."""
+    deadline = None if timeout_s is None else time.monotonic() + timeout_s
+    while (left := open_push_count(ctx, *where)) and (deadline is None or time.monotonic() < deadline):
+        time.sleep(poll_s)
+    return left
+
+
 def _drive(
     ctx: Context, batch_id: str, steps: list[batches.Next], progress: Progress | None, timeout_s: float | None
 ) -> dict[str, Any]:
-    """Send the steps (to the in-process worker on the embedded default), wait for the end, summarise."""
+    """Send the steps (to the in-process worker on the embedded default), wait for the end and for the
+    batch's API pushes, summarise."""
     from fulfilment.worker import dispatch
 
     _last_batch.append(batch_id)
     if not ctx.settings.distributed:
         embedded_worker()
     dispatch(steps)
+    started = time.monotonic()
     wait_for(ctx, batch_id, progress, timeout_s)
+    left = None if timeout_s is None else max(0.0, timeout_s - (time.monotonic() - started))
+    wait_for_pushes(ctx, left, Outbox.batch_id == batch_id)
     summary = batches.summary(ctx, batch_id)
     assert summary is not None
     return summary

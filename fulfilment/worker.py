@@ -15,6 +15,7 @@ from fulfilment import batches
 from fulfilment.batches import Next
 from fulfilment.config import load_settings
 from fulfilment.pipeline import CHUNK_STAGES, context
+from fulfilment.stages import push
 
 HEARTBEAT_TIMEOUT_MS = 15_000
 """A worker silent this long counts as dead and its unacked messages may be requeued (dramatiq's default: 60 s)."""
@@ -68,6 +69,21 @@ def _batch_actor(stage: str, name: str) -> dramatiq.Actor:
 ACTORS: dict[str, dramatiq.Actor] = {stage: _chunk_actor(stage) for stage in CHUNK_STAGES}
 ACTORS["documenting"] = _batch_actor("documenting", "documents_batch")
 ACTORS["pushing"] = _batch_actor("pushing", "push_batch")
+
+
+class PushDeferred(Exception):
+    """A push failed transiently; dramatiq delivers the message again after its backoff."""
+
+
+@dramatiq.actor(max_retries=push.MAX_ATTEMPTS + 4, min_backoff=500, max_backoff=60_000, time_limit=5 * 60 * 1000)
+def push_outbox(outbox_id: int) -> None:
+    """Make one attempt at pushing one outbox row through the sales channel's API."""
+    ctx = context()
+    if push.push_one(ctx, outbox_id, push.api_channel(ctx)) == "retry":
+        raise PushDeferred(f"outbox {outbox_id}: transient error, trying again")
+
+
+ACTORS[batches.PUSH_STEP] = push_outbox
 STAGE_OF_ACTOR = {actor.actor_name: stage for stage, actor in ACTORS.items()}
 
 

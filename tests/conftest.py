@@ -14,6 +14,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).with_name("fixtures")
 PG_ADMIN_URL = os.environ.get("FULFILMENT_TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
+pytest_plugins = ["tests.standins.fixtures"]
 REDIS_URL = os.environ.get("FULFILMENT_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
+from fulfilment.channels.base import outbox_channel
 from fulfilment.domain.combine import address_key, groups
 from fulfilment.domain.routing import RouteDecision
 from fulfilment.domain.shipments import LabelSpec
@@ -30,8 +31,6 @@ from fulfilment.store.models import (
     ShipmentOrder,
     utcnow,
 )
-
-OUTBOX_CHANNEL = "tiktok_file"
 
 
 @dataclass(slots=True)
@@ -182,6 +181,7 @@ def label_chunk(ctx: Context, session: Session, chunk_id: int) -> None:
         ],
     )
     links = [(s, order_id) for s in specs for order_id in s.order_ids]
+    by_id = {order.id: order for order in orders}
     session.execute(insert(ShipmentOrder), [{"shipment_id": s.shipment_id, "order_id": o} for s, o in links])
     session.execute(
         insert(Outbox),
@@ -190,7 +190,7 @@ def label_chunk(ctx: Context, session: Session, chunk_id: int) -> None:
                 "order_id": order_id,
                 "shipment_id": s.shipment_id,
                 "batch_id": batch_id,
-                "channel": OUTBOX_CHANNEL,
+                "channel": outbox_channel(by_id[order_id].channel, by_id[order_id].extra),
                 "status": "pending",
                 "created_at": now,
             }

@@ -1,16 +1,26 @@
-"""Push: hand the batch's tracking numbers back to the sales channel (here: TikTok's bulk upload file)."""
+"""Push: hand tracking numbers back to the sales channel — the bulk upload file for orders from export files,
+one API call per shipment (through the outbox, retried, never twice) for orders pulled from the TikTok API."""
 
 from __future__ import annotations
+
+from functools import cache
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from fulfilment.channels.base import FILE_CHANNEL, TIKTOK_API_CHANNEL, ChannelError, Push, TrackingChannel
 from fulfilment.channels.bulk_file import write_tracking_upload
+from fulfilment.channels.tiktok_api import TikTokClient
+from fulfilment.channels.tiktok_push import TikTokApiChannel
+from fulfilment.config import TikTokSettings
 from fulfilment.domain.shipments import TrackingRow
 from fulfilment.domain.tracking import PROVIDER_NAMES
 from fulfilment.pipeline import Context
-from fulfilment.stages.label import OUTBOX_CHANNEL
+from fulfilment.store import outbox
 from fulfilment.store.models import Outbox, Shipment, utcnow
+
+MAX_ATTEMPTS = 8
+"""Transient failures after which a push is parked for a person."""
 
 
 def push_tracking(ctx: Context, session: Session, batch_id: str) -> dict[str, str]:
@@ -20,7 +30,7 @@ def push_tracking(ctx: Context, session: Session, batch_id: str) -> dict[str, st
         .join(Shipment, Shipment.id == Outbox.shipment_id)
         .where(
             Outbox.batch_id == batch_id,
-            Outbox.channel == OUTBOX_CHANNEL,
+            Outbox.channel == FILE_CHANNEL,
             Outbox.status.in_(["pending", "sent"]),
         )
         .order_by(Outbox.order_id)
@@ -34,7 +44,60 @@ def push_tracking(ctx: Context, session: Session, batch_id: str) -> dict[str, st
     )
     session.execute(
         update(Outbox)
-        .where(Outbox.batch_id == batch_id, Outbox.channel == OUTBOX_CHANNEL, Outbox.status == "pending")
+        .where(Outbox.batch_id == batch_id, Outbox.channel == FILE_CHANNEL, Outbox.status == "pending")
         .values(status="sent", sent_at=utcnow(), attempts=Outbox.attempts + 1)
     )
     return {"tracking_xlsx": str(xlsx), "tracking_csv": str(csv)}
+
+
+@cache
+def _tiktok_channel(settings: TikTokSettings) -> TikTokApiChannel:
+    """One channel (and so one provider-id cache and one HTTP session) per process and credentials."""
+    return TikTokApiChannel(TikTokClient(settings))
+
+
+def api_channel(ctx: Context) -> TrackingChannel | None:
+    """The TikTok API channel for these settings, or None when the API is not configured."""
+    return _tiktok_channel(ctx.settings.tiktok) if ctx.settings.tiktok else None
+
+
+def _attempt(channel: TrackingChannel, push: Push, attempt: int) -> str:
+    """Send unless an earlier attempt already took; returns the channel's id for the push."""
+    if attempt > 1 and (found := channel.already_sent(push)):
+        return found
+    try:
+        return channel.send(push)
+    except ChannelError as exc:
+        # A refusal ("already shipped") after an uncertain earlier attempt may be that attempt having landed late.
+        if exc.transient or attempt == 1 or not (found := channel.already_sent(push)):
+            raise
+        return found
+
+
+def push_one(ctx: Context, outbox_id: int, channel: TrackingChannel | None) -> str:
+    """One attempt at one API push: ``sent``, ``retry`` (transient error, try later), ``parked`` (a person must
+    look; the channel's message is kept), or ``skipped`` (not open, or another worker holds it)."""
+    with ctx.session() as session:
+        claimed = outbox.claim(session, outbox_id, TIKTOK_API_CHANNEL)
+    if claimed is None:
+        return "skipped"
+    push = Push(claimed.order_id, claimed.tracking_number, PROVIDER_NAMES[claimed.carrier], claimed.extra)
+    external, error = None, None
+    if channel is None:
+        status, error = "parked", "the TikTok API is not configured (TIKTOK_APP_KEY etc.)"
+    else:
+        try:
+            external, status = _attempt(channel, push, claimed.attempts), "sent"
+        except ChannelError as exc:
+            error = str(exc)
+            status = "retry" if exc.transient and claimed.attempts < MAX_ATTEMPTS else "parked"
+            if exc.transient and status == "parked":
+                error = f"gave up after {claimed.attempts} attempts: {error}"
+    with ctx.session() as session:
+        outbox.finish(session, claimed, status, external, error)
+    return status
+
+
+def open_pushes(session: Session, batch_id: str | None = None) -> list[int]:
+    """Outbox ids of API pushes still to make (of one batch, if given)."""
+    return outbox.open_rows(session, TIKTOK_API_CHANNEL, batch_id)

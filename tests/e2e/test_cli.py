@@ -55,7 +55,8 @@ def test_demo_json_is_one_object_and_barcodes_match_upload(env: dict[str, str]) 
     result = fulfil(env, "demo", "--orders", "80", "--seed", "9", "--json")
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout)
-    assert set(summary) == {"batch_id", "status", "counts", "outputs", "elapsed_s"}
+    assert set(summary) == {"batch_id", "status", "counts", "outputs", "pushes", "elapsed_s"}
+    assert summary["pushes"] == {"sent": summary["counts"]["labelled"]}
     assert set(summary["counts"]) == {"orders", "labelled", "held", "backordered", "failed"}
     csv_rows = Path(summary["outputs"]["tracking_csv"]).read_text().splitlines()[1:]
     tracking = {line.split(",")[1] for line in csv_rows}

@@ -1,0 +1,53 @@
+"""Where tracking numbers go back, one shipment at a time: the protocol every API channel follows.
+
+The bulk-upload file (`bulk_file.py`) is written once per batch and needs no protocol; channels that take one
+push per shipment (the TikTok Partner API) implement :class:`TrackingChannel`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Protocol
+
+FILE_CHANNEL = "tiktok_file"
+"""Outbox channel of orders from export files: their tracking goes into the batch's bulk-upload file."""
+TIKTOK_API_CHANNEL = "tiktok_api"
+"""Outbox channel of orders pulled from the TikTok API: each shipment is pushed through the API."""
+
+
+def outbox_channel(order_channel: str, extra: Mapping[str, str]) -> str:
+    """The outbox channel for an order: the API when the order came from it (it has line item ids), else the file."""
+    return TIKTOK_API_CHANNEL if order_channel == "tiktok" and extra.get("line_item_ids") else FILE_CHANNEL
+
+
+@dataclass(frozen=True, slots=True)
+class Push:
+    """One tracking number to hand back for one order: TikTok's provider name and the order's channel data."""
+
+    order_id: str
+    tracking_number: str
+    provider_name: str
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+
+class ChannelError(Exception):
+    """A push that did not go through; `transient` means trying again later may succeed."""
+
+    def __init__(self, message: str, transient: bool) -> None:
+        super().__init__(message)
+        self.transient = transient
+
+
+class TrackingChannel(Protocol):
+    """A sales channel that takes tracking numbers one shipment at a time."""
+
+    name: str
+
+    def already_sent(self, push: Push) -> str | None:
+        """The channel's id for this tracking number on this order if it already holds it, else None."""
+        ...
+
+    def send(self, push: Push) -> str:
+        """Hand the tracking number over; returns the channel's id for it (raises ChannelError)."""
+        ...

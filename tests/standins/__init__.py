@@ -1,0 +1,1 @@
+"""Local stand-ins for external services, following the shared format notes exactly."""
