@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from fulfilment.pipeline import CHUNK_STAGES, Context, next_chunk_stage
 from fulfilment.stages.allocate import allocate_chunk
 from fulfilment.stages.documents import write_documents
-from fulfilment.stages.label import label_chunk
+from fulfilment.stages.label import label_chunk, obtain_labels
 from fulfilment.stages.push import push_tracking
 from fulfilment.stages.route import route_chunk
 from fulfilment.stages.screen import screen_chunk
@@ -105,7 +105,10 @@ def run_chunk_stage(ctx: Context, chunk_id: int, stage: str) -> list[Next]:
 
     Allocation runs one chunk at a time per batch, in chunk order, so stock goes to the orders nearest
     their ship-by time first and the result does not depend on how many workers run.
+    The label stage obtains its labels before that transaction (network calls never run inside it).
     """
+    if stage == "label":
+        obtain_labels(ctx, chunk_id)
     with ctx.session() as session:
         chunk = claim_chunk(session, chunk_id, stage)
         if chunk is None:

@@ -1,0 +1,97 @@
+"""The edge where labels come from: a provider obtains labels for shipment specs and reports them to a journal.
+
+The label stage writes one purchase intent per shipment and commits it before any provider runs; the provider
+then works outside any database transaction and tells the :class:`PurchaseJournal` what happened, each report
+committed on its own. The local renderer draws a whole chunk on one canvas and reports it once; Shippo buys
+label by label and reports each as it lands.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from functools import cache
+from typing import Protocol
+
+from fulfilment.config import Settings
+from fulfilment.domain.parcel import Parcel
+from fulfilment.domain.shipments import LabelSpec
+
+
+@dataclass(frozen=True, slots=True)
+class LabelRequest:
+    """One shipment to label: what goes on it (tracking number still empty) and the packed parcel."""
+
+    spec: LabelSpec
+    parcel: Parcel
+
+
+@dataclass(frozen=True, slots=True)
+class Intent:
+    """A purchase intent as stored: how many purchase calls were made, and the provider's rate if quoted."""
+
+    shipment_id: int
+    attempts: int
+    provider_shipment_id: str | None
+    rate_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class BoughtLabel:
+    """A label obtained: its page in the file reported with it, tracking number, cost and provider ids."""
+
+    shipment_id: int
+    tracking_number: str
+    page: int = 0
+    amount: Decimal | None = None
+    currency: str | None = None
+    provider_shipment_id: str | None = None
+    rate_id: str | None = None
+    transaction_id: str | None = None
+
+
+class PurchaseJournal(Protocol):
+    """Where a provider records progress; every method commits before it returns."""
+
+    def claim(self, shipment_id: int) -> Intent | None:
+        """Lease the shipment's open intent to this worker; None when it is done or another worker holds it."""
+
+    def quoted(self, shipment_id: int, provider_shipment_id: str, rate_id: str) -> None:
+        """The rate the purchase will be made from."""
+
+    def attempt(self, shipment_id: int) -> int:
+        """About to call the provider to buy: count the attempt (committed first); returns the new count."""
+
+    def bought(self, labels: Sequence[BoughtLabel], content: bytes) -> None:
+        """Labels obtained, with the PDF holding them (page = `BoughtLabel.page`)."""
+
+    def failed(self, shipment_id: int, reason: str) -> None:
+        """The label cannot be had (a permanent failure): the order fails with `reason`."""
+
+    def release(self, shipment_id: int, reason: str) -> None:
+        """Give up the lease for now (a retryable failure): a later run tries again."""
+
+    def duplicate(self, shipment_id: int, transaction_id: str, detail: str) -> None:
+        """A second label for the shipment was found and refunded: report it."""
+
+
+class LabelProvider(Protocol):
+    """Obtains labels for a list of shipments and reports each outcome to the journal."""
+
+    name: str
+
+    def obtain(self, requests: Sequence[LabelRequest], journal: PurchaseJournal) -> None: ...
+
+
+@cache
+def provider_for(settings: Settings) -> LabelProvider:
+    """The provider chosen by FULFILMENT_LABEL_PROVIDER (one per process and settings: caches survive)."""
+    if settings.label_provider == "shippo":
+        from fulfilment.labels.shippo import ShippoProvider
+
+        assert settings.shippo is not None
+        return ShippoProvider(settings.shippo, settings.redis_url, settings.redis_namespace)
+    from fulfilment.labels.local import LocalProvider
+
+    return LocalProvider()
