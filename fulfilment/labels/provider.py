@@ -39,16 +39,22 @@ class Intent:
 
 @dataclass(frozen=True, slots=True)
 class BoughtLabel:
-    """A label obtained: its page in the file reported with it, tracking number, cost and provider ids."""
+    """A label obtained: its page in the file reported with it, tracking number and the provider's purchase id."""
 
     shipment_id: int
     tracking_number: str
     page: int = 0
-    amount: Decimal | None = None
-    currency: str | None = None
-    provider_shipment_id: str | None = None
-    rate_id: str | None = None
     transaction_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Quote:
+    """The provider's shipment and the rate of the routed service, with its price."""
+
+    shipment_id: str
+    rate_id: str
+    amount: Decimal
+    currency: str
 
 
 class PurchaseJournal(Protocol):
@@ -57,8 +63,8 @@ class PurchaseJournal(Protocol):
     def claim(self, shipment_id: int) -> Intent | None:
         """Lease the shipment's open intent to this worker; None when it is done or another worker holds it."""
 
-    def quoted(self, shipment_id: int, provider_shipment_id: str, rate_id: str) -> None:
-        """The rate the purchase will be made from."""
+    def quoted(self, shipment_id: int, quote: Quote) -> None:
+        """The rate the purchase will be made from (and its price, kept on the shipment)."""
 
     def attempt(self, shipment_id: int) -> int:
         """About to call the provider to buy: count the attempt (committed first); returns the new count."""

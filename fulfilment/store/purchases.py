@@ -14,7 +14,7 @@ from datetime import timedelta
 
 from sqlalchemy import bindparam, insert, or_, select, update
 
-from fulfilment.labels.provider import BoughtLabel, Intent
+from fulfilment.labels.provider import BoughtLabel, Intent, Quote
 from fulfilment.pipeline import Context
 from fulfilment.store import audit
 from fulfilment.store.models import LabelFile, LabelPurchase, Shipment, utcnow
@@ -47,13 +47,24 @@ class DbJournal:
             ).first()
         return None if row is None else Intent(shipment_id, row[0], row[1], row[2])
 
-    def quoted(self, shipment_id: int, provider_shipment_id: str, rate_id: str) -> None:
+    def quoted(self, shipment_id: int, quote: Quote) -> None:
         with self.ctx.session() as s:
-            s.execute(
+            done = s.execute(
                 self._open(shipment_id).values(
-                    provider_shipment_id=provider_shipment_id, rate_id=rate_id, updated_at=utcnow()
+                    provider_shipment_id=quote.shipment_id, rate_id=quote.rate_id, updated_at=utcnow()
                 )
-            )
+            ).rowcount  # type: ignore[attr-defined]
+            if done:
+                s.execute(
+                    update(Shipment)
+                    .where(Shipment.id == shipment_id)
+                    .values(
+                        shippo_shipment_id=quote.shipment_id,
+                        shippo_rate_id=quote.rate_id,
+                        rate_amount=quote.amount,
+                        rate_currency=quote.currency,
+                    )
+                )
 
     def attempt(self, shipment_id: int) -> int:
         now = utcnow()
@@ -101,10 +112,6 @@ class DbJournal:
                     label_file_id=file_id,
                     label_page=bindparam("page"),
                     label_provider=self.provider,
-                    rate_amount=bindparam("amount"),
-                    rate_currency=bindparam("currency"),
-                    shippo_shipment_id=bindparam("p_shipment"),
-                    shippo_rate_id=bindparam("p_rate"),
                     shippo_transaction_id=bindparam("p_transaction"),
                 ),
                 [
@@ -112,10 +119,6 @@ class DbJournal:
                         "s_id": lb.shipment_id,
                         "tracking": lb.tracking_number,
                         "page": lb.page,
-                        "amount": lb.amount,
-                        "currency": lb.currency,
-                        "p_shipment": lb.provider_shipment_id,
-                        "p_rate": lb.rate_id,
                         "p_transaction": lb.transaction_id,
                     }
                     for lb in labels
