@@ -159,7 +159,6 @@ class ShippoStandIn:
                     "active": True,
                     "is_shippo_account": True,
                     "test": True,
-                    "parameters": {},
                     "metadata": "",
                 }
             )

@@ -1,0 +1,48 @@
+"""Helpers for the Shippo tests: a batch of orders that all reach the label stage, and the run settings."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from fulfilment.demo import SAMPLES, _good_rows
+from fulfilment.pipeline import Context
+from fulfilment.simulate import simulate_session
+from fulfilment.store.inventory import set_stock, sync_warehouses, upsert_catalog
+from fulfilment.store.orders import upsert_orders
+from tests.conftest import fulfil_env
+
+
+def shippo_env(tmp_path: Path, database_url: str, standin_url: str, **extra: str) -> dict[str, str]:
+    """Settings for a run against the stand-in: short timeouts and backoff, a 1 s rate-limit window."""
+    return fulfil_env(
+        tmp_path,
+        database_url,
+        FULFILMENT_LABEL_PROVIDER="shippo",
+        SHIPPO_API_TOKEN="shippo_test_standin",
+        SHIPPO_BASE_URL=standin_url,
+        FULFILMENT_SHIPPO_TIMEOUT_S="0.25",
+        FULFILMENT_SHIPPO_RATE_LIMIT="5000",
+        FULFILMENT_SHIPPO_RATE_WINDOW_S="1",
+        FULFILMENT_SHIPPO_BACKOFF_S="0.02",
+        **{"FULFILMENT_SHIPPO_CONCURRENCY": "8", **extra},
+    )
+
+
+def clean_orders(ctx: Context, n: int, seed: int = 3) -> str:
+    """`n` orders with good addresses, none cancelled, and stock for all of them; returns the session name."""
+    name = f"shippo-{seed}"
+    with ctx.session() as session:
+        sync_warehouses(session, ctx.rules.warehouses)
+        catalog = _good_rows(SAMPLES / "catalog.csv", "catalog")
+        upsert_catalog(session, catalog)
+        warehouse = ctx.rules.warehouses[0].code
+        rows = [
+            (i, {"warehouse": warehouse, "sku": row["sku"], "on_hand": 10 * n}) for i, (_, row) in enumerate(catalog)
+        ]
+        set_stock(session, rows)
+    start = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=3)
+    orders = simulate_session(n, seed=seed, start=start, bad_address_rate=0.0, cancel_rate=0.0)
+    with ctx.session() as session:
+        upsert_orders(session, orders, source="shippo-test", actor="test", live_session=name)
+    return name

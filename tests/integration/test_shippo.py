@@ -1,0 +1,168 @@
+"""Labels bought through Shippo (the real SDK against the local stand-in): exactly one label per order, even
+when answers are lost, and every request valid under Shippo's own OpenAPI spec."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from fulfilment.config import load_settings
+from fulfilment.pipeline import context
+from fulfilment.runner import run_batch
+from fulfilment.store.models import AuditEntry, LabelPurchase, Order, Reservation, Shipment
+from tests.barcodes import code128_texts
+from tests.integration.shippo_support import clean_orders, shippo_env
+from tests.standins.shippo import Faults, Recorded, ShippoStandIn
+from tests.standins.spec import spec_problems
+
+
+@pytest.fixture
+def standin() -> Iterator[ShippoStandIn]:
+    with ShippoStandIn(slow_s=0.5) as s:
+        yield s
+
+
+def shippo_ctx(tmp_path: Path, url: str, standin: ShippoStandIn, monkeypatch: pytest.MonkeyPatch, **extra: str):
+    monkeypatch.delenv("FULFILMENT_REDIS_URL", raising=False)
+    for key, value in shippo_env(tmp_path, url, standin.url, **extra).items():
+        monkeypatch.setenv(key, value)
+    return context(load_settings())
+
+
+@pytest.fixture
+def ctx(tmp_path: Path, sqlite_url: str, standin: ShippoStandIn, monkeypatch: pytest.MonkeyPatch):
+    return shippo_ctx(tmp_path, sqlite_url, standin, monkeypatch)
+
+
+def shipments_by_order(ctx) -> dict[str, Shipment]:
+    with ctx.session() as s:
+        rows = s.execute(
+            select(LabelPurchase.order_ref, Shipment).join(Shipment, Shipment.id == LabelPurchase.shipment_id)
+        )
+        return {order_id: shipment for order_id, shipment in rows}
+
+
+def assert_exactly_once(ctx, standin: ShippoStandIn, summary: dict) -> None:
+    """Every labelled order has one live label at Shippo, recorded on its shipment; no label is orphaned."""
+    live = standin.live_labels()
+    recorded = {o: sh for o, sh in shipments_by_order(ctx).items() if sh.status == "labelled"}
+    assert {o: len(t) for o, t in live.items() if len(t) != 1} == {}, "an order has more than one live label"
+    assert set(live) == set(recorded), "a label bought is not recorded on its shipment (orphan), or vice versa"
+    assert {o: sh.shippo_transaction_id for o, sh in recorded.items()} == {o: t[0] for o, t in live.items()}
+    assert len(live) == summary["counts"]["labelled"]
+
+
+def test_a_batch_buys_one_label_per_order_with_valid_requests(ctx, standin: ShippoStandIn) -> None:
+    name = clean_orders(ctx, 40)
+    summary = run_batch(ctx, name, timeout_s=120)
+
+    assert summary["status"] == "completed" and summary["counts"]["labelled"] == 40
+    assert_exactly_once(ctx, standin, summary)
+    with ctx.session() as s:
+        shipments = list(s.scalars(select(Shipment)))
+    assert all(sh.label_provider == "shippo" and sh.rate_currency == "USD" and sh.rate_amount > 0 for sh in shipments)
+    assert all(sh.shippo_shipment_id and sh.shippo_rate_id for sh in shipments)
+    ledger = {row["transaction"]: row for row in standin.ledger()}
+    decoded = {texts[0] for texts in code128_texts(Path(summary["outputs"]["labels_pdf"]))}
+    assert decoded == {sh.tracking_number for sh in shipments}, "the merged PDF holds Shippo's labels"
+    assert {ledger[sh.shippo_transaction_id]["rate"] for sh in shipments} == {sh.shippo_rate_id for sh in shipments}
+    accounts = [r for r in standin.state.requests if r.url.startswith("/carrier_accounts")]
+    assert len(accounts) <= 3, "carrier accounts are looked up once per carrier"
+    assert spec_problems(standin.state.requests) == []
+
+
+def test_the_spec_check_catches_a_bad_request() -> None:
+    bad = Recorded(
+        "POST",
+        "/transactions",
+        {"Content-Type": "application/json", "Authorization": "ShippoToken x"},
+        json.dumps({"rate": 5, "label_file_type": "PDF_5x9"}).encode(),
+    )
+    assert len(spec_problems([bad])) == 1
+
+
+def test_a_lost_answer_is_reconciled_instead_of_buying_again(ctx, standin: ShippoStandIn) -> None:
+    name = clean_orders(ctx, 6)
+    standin.fail_next("create_transaction", "lost", "slow", "500")
+    summary = run_batch(ctx, name, timeout_s=120)
+
+    assert summary["counts"]["labelled"] == 6
+    assert_exactly_once(ctx, standin, summary)
+    assert len(standin.ledger()) == 6, "no label was bought twice"
+    lists = [r for r in standin.state.requests if r.method == "GET" and r.url.startswith("/transactions?")]
+    assert lists and all("rate=" in r.url for r in lists)
+
+
+def test_a_duplicate_that_slipped_through_is_refunded_and_reported(ctx, standin: ShippoStandIn) -> None:
+    name = clean_orders(ctx, 3)
+    standin.fail_next("create_transaction", "lost")
+    standin.fail_next("list_transactions", "stale")
+    summary = run_batch(ctx, name, timeout_s=120)
+
+    assert summary["counts"]["labelled"] == 3
+    assert_exactly_once(ctx, standin, summary)
+    refunded = [row for row in standin.ledger() if row["status"] == "REFUNDED"]
+    assert len(refunded) == 1
+    with ctx.session() as s:
+        reports = list(s.scalars(select(AuditEntry).where(AuditEntry.to_status == "duplicate_refunded")))
+    assert [r.reason.split(":")[0] for r in reports] == [f"transaction {refunded[0]['transaction']}"]
+
+
+def test_status_error_fails_the_order_with_shippos_message_and_the_batch_goes_on(ctx, standin: ShippoStandIn) -> None:
+    name = clean_orders(ctx, 5)
+    standin.fail_next("create_transaction", "error")
+    summary = run_batch(ctx, name, timeout_s=120)
+
+    assert summary["status"] == "completed_with_errors"
+    assert summary["counts"] == {"orders": 5, "labelled": 4, "held": 0, "backordered": 0, "failed": 1}
+    assert_exactly_once(ctx, standin, summary)
+    with ctx.session() as s:
+        failed = s.scalars(select(Order).where(Order.status == "failed")).one()
+        assert "Address validation failed" in failed.reason
+        held = s.scalars(select(Reservation.status).where(Reservation.order_id == failed.id)).all()
+    assert held and set(held) == {"released"}, "the failed order's stock goes back on offer"
+
+
+def test_an_expired_rate_is_quoted_again_once(ctx, standin: ShippoStandIn) -> None:
+    name = clean_orders(ctx, 2)
+    standin.fail_next("create_transaction", "expired")
+    summary = run_batch(ctx, name, timeout_s=120)
+
+    assert summary["counts"]["labelled"] == 2
+    assert_exactly_once(ctx, standin, summary)
+    shipments_posted = [r for r in standin.state.requests if r.method == "POST" and r.url.startswith("/shipments")]
+    assert len(shipments_posted) == 3
+
+
+def test_rate_limited_calls_back_off_and_succeed(ctx, standin: ShippoStandIn) -> None:
+    name = clean_orders(ctx, 2)
+    standin.fail_next("create_transaction", "429", "429", "429")
+    standin.fail_next("create_shipment", "429")
+    summary = run_batch(ctx, name, timeout_s=120)
+
+    assert summary["counts"]["labelled"] == 2
+    assert_exactly_once(ctx, standin, summary)
+    lists = [r for r in standin.state.requests if r.method == "GET" and r.url.startswith("/transactions?")]
+    assert lists == [], "a 429 buys nothing, so there is nothing to reconcile"
+
+
+@pytest.mark.services
+def test_a_thousand_orders_with_a_fifth_of_calls_failing_get_one_label_each(
+    tmp_path: Path, pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    faults = Faults(rate=0.2, kinds=("429", "500", "503", "slow", "lost"), seed=7)
+    with ShippoStandIn(faults=faults, slow_s=0.4) as standin:
+        ctx = shippo_ctx(
+            tmp_path, pg_url, standin, monkeypatch, FULFILMENT_CHUNK_SIZE="100", FULFILMENT_SHIPPO_CONCURRENCY="16"
+        )
+        name = clean_orders(ctx, 1000, seed=4)
+        summary = run_batch(ctx, name, timeout_s=300)
+
+        injected = {kind for _, kind in standin.state.injected}
+        assert {"429", "slow", "lost"} <= injected and len(standin.state.injected) > 300
+        assert summary["counts"]["labelled"] == 1000, summary
+        assert_exactly_once(ctx, standin, summary)
