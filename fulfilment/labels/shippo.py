@@ -6,9 +6,11 @@ no idempotency key, so after any attempt whose answer was lost (timeout, dropped
 that does not decode) the next attempt first lists the transactions of that rate and keeps a label already
 bought for the order (``metadata`` = order id); any further label found for the rate is refunded and reported.
 
-Shippo's limits are kept with dramatiq's ``WindowRateLimiter`` shared by every worker (Redis when
-FULFILMENT_REDIS_URL is set, else in-process); a 429 backs off and tries again. ``status: ERROR`` on a 201 is
-a permanent failure carrying Shippo's messages, except an expired rate, which is quoted again once.
+Shippo's limits (per minute: each kind of POST 500, list GETs 50; a tenth of that for test tokens) are kept with
+dramatiq's ``WindowRateLimiter`` shared by every worker (Redis when FULFILMENT_REDIS_URL is set, else in-process):
+FULFILMENT_SHIPPO_RATE_LIMIT per POST kind, a tenth of it for lists. A 429 backs off and tries again.
+``status: ERROR`` on a 201 is a permanent failure carrying Shippo's messages, except an expired rate, which is
+quoted again once.
 """
 
 from __future__ import annotations
@@ -123,9 +125,12 @@ class ShippoProvider:
     def __init__(self, settings: ShippoSettings, redis_url: str | None = None, namespace: str = "fulfilment") -> None:
         self.settings = settings
         backend = RedisBackend(url=redis_url) if redis_url else _stub_backend
-        window = settings.rate_window_s
-        self.post_limit = Throttle(backend, f"{namespace}:shippo:post", settings.rate_limit, window)
-        self.list_limit = Throttle(backend, f"{namespace}:shippo:list", max(1, settings.rate_limit // 10), window)
+        window, limit = settings.rate_window_s, settings.rate_limit
+        self.limits = {
+            kind: Throttle(backend, f"{namespace}:shippo:{kind}", limit, window)
+            for kind in ("shipments", "transactions", "refunds")
+        }
+        self.list_limit = Throttle(backend, f"{namespace}:shippo:lists", max(1, limit // 10), window)
         self._local = threading.local()
         self._accounts: dict[str, str] = {}
         self._accounts_lock = threading.Lock()
@@ -215,7 +220,7 @@ class ShippoProvider:
             extra=C.ShipmentExtra(reference_1=ref),
             metadata=ref,
         )
-        shipment = self._call("shipment", lambda: self.sdk.shipments.create(body), self.post_limit)
+        shipment = self._call("shipment", lambda: self.sdk.shipments.create(body), self.limits["shipments"])
         for rate in shipment.rates or []:
             if rate.servicelevel and rate.servicelevel.token == spec.service:
                 return Quote(shipment.object_id, rate.object_id, Decimal(rate.amount), rate.currency)
@@ -226,7 +231,9 @@ class ShippoProvider:
         body = C.TransactionCreateRequest(
             rate=rate_id, async_=False, label_file_type=C.LabelFileTypeEnum.PDF_4X6, metadata=ref
         )
-        transaction = self._call("purchase", lambda: self.sdk.transactions.create(body), self.post_limit, True)
+        transaction = self._call(
+            "purchase", lambda: self.sdk.transactions.create(body), self.limits["transactions"], True
+        )
         for _ in range(SETTLE_POLLS):
             if _status(transaction) not in ("QUEUED", "WAITING"):
                 return transaction
@@ -248,7 +255,7 @@ class ShippoProvider:
         return sorted(rows, key=lambda t: (t.object_created is None, t.object_created))
 
     def refund(self, transaction_id: str) -> None:
-        self._call("refund", lambda: self.sdk.refunds.create(transaction=transaction_id), self.post_limit)
+        self._call("refund", lambda: self.sdk.refunds.create(transaction=transaction_id), self.limits["refunds"])
 
     def download(self, url: str) -> bytes:
         """The label file behind a (signed, short-lived) label URL."""

@@ -266,15 +266,8 @@ class ShippoStandIn:
                     "currency": "USD",
                     "currency_local": "USD",
                     "provider": CARRIER_NAMES[account["carrier"]],
-                    "provider_image_75": "",
-                    "provider_image_200": "",
-                    "servicelevel": {"name": name, "token": token, "terms": ""},
-                    "estimated_days": 3,
-                    "duration_terms": "",
+                    "servicelevel": {"name": name, "token": token},
                     "carrier_account": account_id,
-                    "test": True,
-                    "zone": "4",
-                    "messages": [],
                 }
                 rates.append(rate)
         shipment = {
@@ -287,7 +280,6 @@ class ShippoStandIn:
             "extra": body.get("extra", {}),
             "address_from": _address(body["address_from"]),
             "address_to": _address(body["address_to"]),
-            "address_return": _address(body.get("address_return") or body["address_from"]),
             "parcels": [{**p, "object_id": _oid()} for p in body["parcels"]],
             "carrier_accounts": accounts,
             "messages": [],
@@ -446,6 +438,7 @@ class _Server(ThreadingHTTPServer):
 class _Handler(BaseHTTPRequestHandler):
     standin: ShippoStandIn
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class names it so
         pass
