@@ -166,3 +166,18 @@ def test_a_thousand_orders_with_a_fifth_of_calls_failing_get_one_label_each(
         assert {"429", "slow", "lost"} <= injected and len(standin.state.injected) > 300
         assert summary["counts"]["labelled"] == 1000, summary
         assert_exactly_once(ctx, standin, summary)
+
+
+@pytest.mark.services
+def test_the_rate_limit_is_shared_by_every_worker_through_redis(redis_namespace: str) -> None:
+    from fulfilment.config import ShippoSettings
+    from fulfilment.labels.shippo import ShippoProvider
+    from tests.conftest import REDIS_URL
+
+    settings = ShippoSettings("shippo_test_x", None, 1.0, rate_limit=3, rate_window_s=60, backoff_s=0.0, concurrency=1)
+    workers = [ShippoProvider(settings, REDIS_URL, redis_namespace) for _ in range(2)]
+    granted = []
+    for i in range(6):
+        with workers[i % 2].limits["transactions"].limiter.acquire(raise_on_failure=False) as acquired:
+            granted.append(acquired)
+    assert granted == [True, True, True, False, False, False]
