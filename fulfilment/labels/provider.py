@@ -69,8 +69,12 @@ class PurchaseJournal(Protocol):
     def attempt(self, shipment_id: int) -> int:
         """About to call the provider to buy: count the attempt (committed first); returns the new count."""
 
-    def bought(self, labels: Sequence[BoughtLabel], content: bytes) -> None:
-        """Labels obtained, with the PDF holding them (page = `BoughtLabel.page`)."""
+    def bought(self, labels: Sequence[BoughtLabel], content: bytes) -> bool:
+        """Labels obtained, with the PDF holding them (page = `BoughtLabel.page`); False when their purchases
+        were already resolved (another worker got there first) and nothing was recorded."""
+
+    def recorded(self, shipment_id: int) -> str | None:
+        """The provider's purchase id recorded for the shipment, if any."""
 
     def failed(self, shipment_id: int, reason: str) -> None:
         """The label cannot be had (a permanent failure): the order fails with `reason`."""

@@ -343,10 +343,10 @@ class ShippoProvider:
             if _status(transaction) != "SUCCESS" or not transaction.label_url:
                 raise RetryableFailure(f"purchase {transaction.object_id} is {_status(transaction)}")
         content = self.download(transaction.label_url)
-        label = BoughtLabel(
-            request.spec.shipment_id, transaction.tracking_number, page=0, transaction_id=transaction.object_id
-        )
-        journal.bought([label], content)
+        shipment_id = request.spec.shipment_id
+        label = BoughtLabel(shipment_id, transaction.tracking_number, page=0, transaction_id=transaction.object_id)
+        if not journal.bought([label], content) and journal.recorded(shipment_id) != transaction.object_id:
+            self._refund_extra(shipment_id, [transaction], journal)  # another worker resolved it meanwhile
 
     def _refund_extra(self, shipment_id: int, extra: Sequence[Any], journal: PurchaseJournal) -> None:
         """Refund labels bought twice for one shipment and report each."""

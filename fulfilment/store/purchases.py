@@ -78,7 +78,7 @@ class DbJournal:
             raise RuntimeError(f"shipment {shipment_id}: the purchase intent is no longer open")
         return count
 
-    def bought(self, labels: Sequence[BoughtLabel], content: bytes) -> None:
+    def bought(self, labels: Sequence[BoughtLabel], content: bytes) -> bool:
         now = utcnow()
         ids = [label.shipment_id for label in labels]
         with self.ctx.session() as s:
@@ -92,7 +92,7 @@ class DbJournal:
                 )
             )
             if not won:
-                return
+                return False
             file_id = s.scalar(
                 insert(LabelFile).returning(LabelFile.id),
                 [{"batch_id": self.batch_id, "content": content, "created_at": now}],
@@ -125,6 +125,11 @@ class DbJournal:
                     if lb.shipment_id in won
                 ],
             )
+        return True
+
+    def recorded(self, shipment_id: int) -> str | None:
+        with self.ctx.session() as s:
+            return s.scalar(select(LabelPurchase.transaction_id).where(LabelPurchase.shipment_id == shipment_id))
 
     def failed(self, shipment_id: int, reason: str) -> None:
         with self.ctx.session() as s:

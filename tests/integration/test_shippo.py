@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from fulfilment.config import load_settings
+from fulfilment.labels.provider import Intent
 from fulfilment.pipeline import context
 from fulfilment.runner import run_batch
 from fulfilment.store.models import AuditEntry, LabelPurchase, Order, Reservation, Shipment
@@ -181,3 +182,53 @@ def test_the_rate_limit_is_shared_by_every_worker_through_redis(redis_namespace:
         with workers[i % 2].limits["transactions"].limiter.acquire(raise_on_failure=False) as acquired:
             granted.append(acquired)
     assert granted == [True, True, True, False, False, False]
+
+
+class LateJournal:
+    """A journal whose purchase another worker already resolved: recording a label is refused."""
+
+    def __init__(self) -> None:
+        self.duplicates: list[str] = []
+
+    def claim(self, shipment_id: int) -> Intent:
+        return Intent(shipment_id, 0, None, None)
+
+    def quoted(self, shipment_id: int, quote: object) -> None:
+        pass
+
+    def attempt(self, shipment_id: int) -> int:
+        return 1
+
+    def bought(self, labels: object, content: bytes) -> bool:
+        assert content.startswith(b"%PDF")
+        return False
+
+    def recorded(self, shipment_id: int) -> str | None:
+        return "bought-by-the-other-worker"
+
+    def failed(self, shipment_id: int, reason: str) -> None:
+        raise AssertionError(reason)
+
+    def release(self, shipment_id: int, reason: str) -> None:
+        raise AssertionError(reason)
+
+    def duplicate(self, shipment_id: int, transaction_id: str, detail: str) -> None:
+        self.duplicates.append(transaction_id)
+
+
+def test_a_label_bought_after_another_worker_resolved_the_purchase_is_refunded(standin: ShippoStandIn) -> None:
+    from fulfilment.config import ShippoSettings
+    from fulfilment.domain.orders import Address
+    from fulfilment.domain.parcel import Parcel
+    from fulfilment.domain.shipments import LabelSpec
+    from fulfilment.labels.provider import LabelRequest
+    from fulfilment.labels.shippo import ShippoProvider
+
+    settings = ShippoSettings("shippo_test_x", standin.url, 2.0, 1000, 1, 0.0, 1)
+    here = Address("Ann", "1 Main St", "Austin", "TX", "78701")
+    spec = LabelSpec(7, ("O-7",), "W", here, here, "usps", "usps_priority", "Priority", "", 12.0, (("S", 1),))
+    journal = LateJournal()
+    ShippoProvider(settings).obtain([LabelRequest(spec, Parcel(12.0, 6, 4, 2))], journal)
+
+    assert [row["status"] for row in standin.ledger()] == ["REFUNDED"]
+    assert journal.duplicates == [standin.ledger()[0]["transaction"]]
