@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import tempfile
 from collections import defaultdict
+from collections.abc import Sequence
 from pathlib import Path
 
 from sqlalchemy import select
@@ -46,17 +48,20 @@ def picking_order(session: Session, batch_id: str, ranks: dict[str, int]) -> lis
     return [(shipments[sid], sorted(orders[sid])) for sid in sorted(shipments, key=key)]
 
 
-def _label_sources(session: Session, batch_id: str, folder: Path) -> dict[int, Path]:
-    """Write the batch's stored label files to `folder`, one PDF per stored file."""
-    folder.mkdir(parents=True, exist_ok=True)
-    paths = {}
-    for file_id, content in session.execute(
-        select(LabelFile.id, LabelFile.content).where(LabelFile.batch_id == batch_id)
-    ):
-        path = folder / f"labels-{file_id}.pdf"
-        path.write_bytes(content)
-        paths[file_id] = path
-    return paths
+def write_label_pages(session: Session, shipments: Sequence[Shipment], out: Path) -> int:
+    """Merge the stored label pages of `shipments`, in the given order, into `out`; returns the page count.
+    Only stored labels are used: nothing is bought or drawn again."""
+    file_ids = {s.label_file_id for s in shipments}
+    with tempfile.TemporaryDirectory(prefix="labels-") as tmp:
+        paths = {}
+        for start in range(0, len(file_ids), 500):
+            part = sorted(i for i in file_ids if i is not None)[start : start + 500]
+            for file_id, content in session.execute(
+                select(LabelFile.id, LabelFile.content).where(LabelFile.id.in_(part))
+            ):
+                paths[file_id] = Path(tmp) / f"labels-{file_id}.pdf"
+                paths[file_id].write_bytes(content)
+        return merge_pages([(paths[s.label_file_id], s.label_page or 0) for s in shipments], out)  # type: ignore[index]
 
 
 def pick_sections(session: Session, ctx: Context, batch_id: str) -> dict[str, list[PickLine]]:
@@ -88,11 +93,8 @@ def write_documents(ctx: Context, session: Session, batch_id: str) -> dict[str, 
     folder = ctx.batch_dir(batch_id)
     ranks = {w.code: i for i, w in enumerate(ctx.rules.warehouses)}
     ordered = picking_order(session, batch_id, ranks)
-    sources = _label_sources(session, batch_id, folder / "chunks")
     labels_pdf = folder / "labels.pdf"
-    merge_pages([(sources[s.label_file_id], s.label_page) for s, _ in ordered], labels_pdf)  # type: ignore[index]
+    write_label_pages(session, [s for s, _ in ordered], labels_pdf)
     pick_list = folder / "pick-list.pdf"
     render_pick_list(pick_sections(session, ctx, batch_id), pick_list, title=f"Pick list — batch {batch_id}")
-    for path in sources.values():
-        path.unlink()
     return {"labels_pdf": str(labels_pdf), "pick_list_pdf": str(pick_list)}

@@ -232,3 +232,25 @@ def test_a_label_bought_after_another_worker_resolved_the_purchase_is_refunded(s
 
     assert [row["status"] for row in standin.ledger()] == ["REFUNDED"]
     assert journal.duplicates == [standin.ledger()[0]["transaction"]]
+
+
+def test_reprint_writes_stored_labels_again_without_buying(ctx, standin: ShippoStandIn, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from fulfilment.cli import app
+
+    name = clean_orders(ctx, 4)
+    summary = run_batch(ctx, name, timeout_s=120)
+    calls = len(standin.state.requests)
+    order_id, shipment = next(iter(shipments_by_order(ctx).items()))
+
+    one = CliRunner().invoke(app, ["label", "reprint", order_id, "--out", str(tmp_path / "one.pdf")])
+    every = CliRunner().invoke(app, ["label", "reprint", summary["batch_id"], "--out", str(tmp_path / "all.pdf")])
+    missing = CliRunner().invoke(app, ["label", "reprint", "NO-SUCH-ORDER"])
+
+    assert one.exit_code == 0 and every.exit_code == 0, one.output + every.output
+    assert [t[0] for t in code128_texts(tmp_path / "one.pdf")] == [shipment.tracking_number]
+    batch_pages = code128_texts(Path(summary["outputs"]["labels_pdf"]))
+    assert code128_texts(tmp_path / "all.pdf") == batch_pages and len(batch_pages) == 4
+    assert missing.exit_code == 1
+    assert len(standin.state.requests) == calls, "reprinting calls Shippo for nothing"
