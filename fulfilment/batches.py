@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from fulfilment.pipeline import CHUNK_STAGES, Context, next_chunk_stage
 from fulfilment.stages.allocate import allocate_chunk
 from fulfilment.stages.documents import write_documents
-from fulfilment.stages.label import label_chunk, obtain_labels
+from fulfilment.stages.label import label_chunk, obtain_labels, sweep_duplicates
 from fulfilment.stages.push import push_tracking
 from fulfilment.stages.route import route_chunk
 from fulfilment.stages.screen import screen_chunk
@@ -182,7 +182,15 @@ def _fan_in(session: Session, batch_id: str) -> list[Next]:
 
 
 def run_batch_stage(ctx: Context, batch_id: str, stage: str) -> list[Next]:
-    """Run the documents or push step of a batch once; returns the next message."""
+    """Run the documents or push step of a batch once; returns the next message.
+
+    Before the documents, labels bought late for the batch's purchases are refunded (outside the transaction).
+    """
+    if stage == "documenting":
+        with ctx.session() as session:
+            due = session.scalar(select(Batch.status).where(Batch.id == batch_id)) == stage
+        if due:
+            sweep_duplicates(ctx, batch_id)
     with ctx.session() as session:
         batch = session.scalar(
             locked(session, select(Batch).where(Batch.id == batch_id, Batch.status == stage), skip_locked=True)

@@ -24,7 +24,7 @@ from reportlab.pdfgen.canvas import Canvas
 from fulfilment.domain.orders import Address
 from fulfilment.domain.shipments import LabelSpec
 from fulfilment.domain.tracking import local_tracking_number
-from fulfilment.labels.provider import BoughtLabel, LabelRequest, PurchaseJournal
+from fulfilment.labels.provider import BoughtLabel, LabelRequest, PurchaseJournal, Settled
 
 PAGE_W, PAGE_H = 288.0, 432.0  # 4 x 6 in
 MARGIN = 10.0
@@ -367,3 +367,6 @@ class LocalProvider:
         if specs:
             labels = [BoughtLabel(s.shipment_id, s.tracking_number, page=i) for i, s in enumerate(specs)]
             journal.bought(labels, labels_pdf_bytes(specs))
+
+    def sweep(self, settled: Sequence[Settled], journal: PurchaseJournal) -> None:
+        """Nothing is bought locally, so nothing can be bought twice."""

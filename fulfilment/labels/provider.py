@@ -86,12 +86,25 @@ class PurchaseJournal(Protocol):
         """A second label for the shipment was found and refunded: report it."""
 
 
+@dataclass(frozen=True, slots=True)
+class Settled:
+    """A purchase recorded after more than one attempt: a purchase that landed late may still be out there."""
+
+    shipment_id: int
+    order_ref: str
+    rate_id: str
+    transaction_id: str
+
+
 class LabelProvider(Protocol):
     """Obtains labels for a list of shipments and reports each outcome to the journal."""
 
     name: str
 
     def obtain(self, requests: Sequence[LabelRequest], journal: PurchaseJournal) -> None: ...
+
+    def sweep(self, settled: Sequence[Settled], journal: PurchaseJournal) -> None:
+        """Refund (and report) any label bought for these purchases other than the one recorded."""
 
 
 @cache

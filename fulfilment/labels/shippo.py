@@ -34,7 +34,7 @@ from shippo.models import operations as O
 
 from fulfilment.config import ShippoSettings
 from fulfilment.domain.orders import Address
-from fulfilment.labels.provider import BoughtLabel, Intent, LabelRequest, PurchaseJournal, Quote
+from fulfilment.labels.provider import BoughtLabel, Intent, LabelRequest, PurchaseJournal, Quote, Settled
 
 API_VERSION = "2018-02-08"
 MAX_TRIES = 6
@@ -331,8 +331,7 @@ class ShippoProvider:
                 raise PermanentFailure(f"Shippo could not buy the label: {text}")
             self._keep(request, transaction, journal)
             if uncertain:
-                extra = [t for t in self.bought_for(rate_id, ref) if t.object_id != transaction.object_id]
-                self._refund_extra(shipment_id, extra, journal)
+                self._refund_strays(Settled(shipment_id, ref, rate_id, transaction.object_id), journal)
             return
         raise RetryableFailure(problem or "purchase not confirmed")
 
@@ -347,6 +346,20 @@ class ShippoProvider:
         label = BoughtLabel(shipment_id, transaction.tracking_number, page=0, transaction_id=transaction.object_id)
         if not journal.bought([label], content) and journal.recorded(shipment_id) != transaction.object_id:
             self._refund_extra(shipment_id, [transaction], journal)  # another worker resolved it meanwhile
+
+    def sweep(self, settled: Sequence[Settled], journal: PurchaseJournal) -> None:
+        """Look again at purchases that took more than one attempt: a call that timed out may have bought a
+        label after the reconcile looked; refund any such label (a failure here is logged, not raised)."""
+        for purchase in settled:
+            try:
+                self._refund_strays(purchase, journal)
+            except Exception as exc:  # noqa: BLE001 - a sweep must not fail the batch's documents
+                log.warning("shipment %s: duplicate sweep failed: %s", purchase.shipment_id, exc)
+
+    def _refund_strays(self, purchase: Settled, journal: PurchaseJournal) -> None:
+        found = self.bought_for(purchase.rate_id, purchase.order_ref)
+        extra = [t for t in found if t.object_id != purchase.transaction_id]
+        self._refund_extra(purchase.shipment_id, extra, journal)
 
     def _refund_extra(self, shipment_id: int, extra: Sequence[Any], journal: PurchaseJournal) -> None:
         """Refund labels bought twice for one shipment and report each."""

@@ -19,7 +19,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session, selectinload
 
 from fulfilment.domain.shipments import LabelSpec
-from fulfilment.labels.provider import LabelRequest, provider_for
+from fulfilment.labels.provider import LabelRequest, Settled, provider_for
 from fulfilment.pipeline import Context
 from fulfilment.stages.route import parcel_for
 from fulfilment.stages.shipping import ship_to
@@ -152,6 +152,34 @@ def obtain_labels(ctx: Context, chunk_id: int) -> None:
     provider = provider_for(ctx.settings)
     journal = purchases.DbJournal(ctx, str(batch_id), provider.name)
     provider.obtain(label_requests(ctx, open_ids), journal)
+
+
+def sweep_duplicates(ctx: Context, batch_id: str) -> None:
+    """Before a batch's documents: refund labels that landed late for purchases that took several attempts."""
+    provider = provider_for(ctx.settings)
+    with ctx.session() as session:
+        settled = [
+            Settled(*row)
+            for row in session.execute(
+                select(
+                    LabelPurchase.shipment_id,
+                    LabelPurchase.order_ref,
+                    LabelPurchase.rate_id,
+                    LabelPurchase.transaction_id,
+                )
+                .join(Shipment, Shipment.id == LabelPurchase.shipment_id)
+                .where(
+                    Shipment.batch_id == batch_id,
+                    LabelPurchase.status == "bought",
+                    LabelPurchase.provider == provider.name,
+                    LabelPurchase.attempts > 1,
+                    LabelPurchase.rate_id.is_not(None),
+                    LabelPurchase.transaction_id.is_not(None),
+                )
+            )
+        ]
+    if settled:
+        provider.sweep(settled, purchases.DbJournal(ctx, batch_id, provider.name))
 
 
 def label_chunk(ctx: Context, session: Session, chunk_id: int) -> None:

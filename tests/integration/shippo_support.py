@@ -21,7 +21,7 @@ def shippo_env(tmp_path: Path, database_url: str, standin_url: str, **extra: str
         FULFILMENT_LABEL_PROVIDER="shippo",
         SHIPPO_API_TOKEN="shippo_test_standin",
         SHIPPO_BASE_URL=standin_url,
-        FULFILMENT_SHIPPO_TIMEOUT_S="0.25",
+        FULFILMENT_SHIPPO_TIMEOUT_S="1.0",
         FULFILMENT_SHIPPO_RATE_LIMIT="5000",
         FULFILMENT_SHIPPO_RATE_WINDOW_S="1",
         FULFILMENT_SHIPPO_BACKOFF_S="0.02",

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from fulfilment.config import load_settings
 from fulfilment.labels.provider import Intent
@@ -23,7 +23,7 @@ from tests.standins.spec import spec_problems
 
 @pytest.fixture
 def standin() -> Iterator[ShippoStandIn]:
-    with ShippoStandIn(slow_s=0.5) as s:
+    with ShippoStandIn(slow_s=1.5) as s:
         yield s
 
 
@@ -156,7 +156,7 @@ def test_a_thousand_orders_with_a_fifth_of_calls_failing_get_one_label_each(
     tmp_path: Path, pg_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     faults = Faults(rate=0.2, kinds=("429", "500", "503", "slow", "lost"), seed=7)
-    with ShippoStandIn(faults=faults, slow_s=0.4) as standin:
+    with ShippoStandIn(faults=faults, slow_s=1.2) as standin:
         ctx = shippo_ctx(
             tmp_path, pg_url, standin, monkeypatch, FULFILMENT_CHUNK_SIZE="100", FULFILMENT_SHIPPO_CONCURRENCY="16"
         )
@@ -254,3 +254,25 @@ def test_reprint_writes_stored_labels_again_without_buying(ctx, standin: ShippoS
     assert code128_texts(tmp_path / "all.pdf") == batch_pages and len(batch_pages) == 4
     assert missing.exit_code == 1
     assert len(standin.state.requests) == calls, "reprinting calls Shippo for nothing"
+
+
+def test_a_purchase_that_lands_after_the_retry_is_swept_and_refunded(ctx, standin: ShippoStandIn) -> None:
+    import time
+
+    from fulfilment.stages.label import sweep_duplicates
+
+    name = clean_orders(ctx, 2)
+    standin.fail_next("create_transaction", "late")
+    summary = run_batch(ctx, name, timeout_s=120)
+    deadline = time.monotonic() + 10
+    while len(standin.ledger()) < 3 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    late = [o for o, t in standin.live_labels().items() if len(t) > 1]
+
+    sweep_duplicates(ctx, summary["batch_id"])
+
+    assert summary["counts"]["labelled"] == 2
+    assert len(standin.ledger()) == 3 and late, "the late purchase landed as a second label"
+    assert_exactly_once(ctx, standin, summary)
+    with ctx.session() as s:
+        assert s.scalar(select(func.count()).where(AuditEntry.to_status == "duplicate_refunded")) == 1

@@ -11,6 +11,7 @@ Faults are injected per operation, either queued (``fail_next("create_transactio
 - ``429`` / ``500`` / ``503``: the answer is that status and nothing happens on the server;
 - ``slow``: the server does the work, then holds the answer for ``slow_s`` (past the client's timeout);
 - ``lost``: the server does the work, then drops the connection without an answer (the duplicate-label trap);
+- ``late``: the server holds the request for ``slow_s`` before doing the work (it lands after the client gave up);
 - ``error``: (purchases) HTTP 201 with ``status: ERROR`` and carrier messages, nothing bought;
 - ``expired``: (purchases) HTTP 201 with ``status: ERROR`` saying the rate expired;
 - ``stale``: (lists) an empty page, as if the purchase had not reached the read side yet.
@@ -473,6 +474,8 @@ class _Handler(BaseHTTPRequestHandler):
         fault = standin.fault_for(operation)
         if fault in ("429", "500", "503"):
             return self._json(int(fault), {"detail": f"injected {fault}"})
+        if fault == "late":
+            time.sleep(standin.slow_s)
         try:
             body = json.loads(raw) if raw else {}
         except ValueError:
