@@ -142,14 +142,12 @@ class ShippoProvider:
         """One SDK client per thread (each with its own session)."""
         sdk = getattr(self._local, "sdk", None)
         if sdk is None:
-            session = TimeoutSession(self.settings.timeout_s)
             sdk = self._local.sdk = shippo.Shippo(
                 api_key_header=self.settings.api_token,
                 shippo_api_version=API_VERSION,
                 server_url=self.settings.base_url,
-                client=session,
+                client=TimeoutSession(self.settings.timeout_s),
             )
-            self._local.session = session
         return sdk
 
     def _backoff(self, attempt: int) -> None:
@@ -260,20 +258,15 @@ class ShippoProvider:
     def download(self, url: str) -> bytes:
         """The label file behind a (signed, short-lived) label URL."""
 
+        session = self.sdk.sdk_configuration.client
+
         def get() -> bytes:
-            response = self._local.session.get(url)
-            response.raise_for_status()
-            if not response.content.startswith(b"%PDF"):
-                raise ValueError(f"the label at {url} is not a PDF")
+            response = session.get(url)
+            if response.status_code != 200 or not response.content.startswith(b"%PDF"):
+                raise ValueError(f"the label at {url} answered {response.status_code} without a PDF")
             return response.content
 
-        self.sdk  # noqa: B018 - makes this thread's session
-        try:
-            return self._call("label download", get, None)
-        except PermanentFailure:
-            raise
-        except requests.HTTPError as exc:
-            raise RetryableFailure(f"label download failed: {exc}") from None
+        return self._call("label download", get, None)
 
     # -- exactly once --------------------------------------------------------------------------------------
 

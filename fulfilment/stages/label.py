@@ -54,12 +54,14 @@ def plan_shipments(ctx: Context, chunk_id: int) -> None:
         chunk = claim_chunk(session, chunk_id, "label")
         if chunk is None:
             return
-        planned = select(ShipmentOrder.order_id).join(Order, Order.id == ShipmentOrder.order_id)
-        orders = [
-            o
-            for o in chunk_orders(session, chunk_id, "routed")
-            if o.id not in set(session.scalars(planned.where(Order.chunk_id == chunk_id)))
-        ]
+        planned = set(
+            session.scalars(
+                select(ShipmentOrder.order_id)
+                .join(Order, Order.id == ShipmentOrder.order_id)
+                .where(Order.chunk_id == chunk_id)
+            )
+        )
+        orders = [o for o in chunk_orders(session, chunk_id, "routed") if o.id not in planned]
         if not orders:
             return
         catalog = _catalog(session, orders)
@@ -197,8 +199,10 @@ def label_chunk(ctx: Context, session: Session, chunk_id: int) -> None:
         .where(ShipmentOrder.order_id.in_([o.id for o in orders]))
     ).all()
     pending = [r for r in rows if r.status == "buying"]
-    if pending or len({r.order_id for r in rows}) < len(orders):
-        raise LabelsPending(f"chunk {chunk_id}: {len(pending)} labels not obtained yet ({pending[0].error or ''})")
+    unplanned = len(orders) - len({r.order_id for r in rows})
+    if pending or unplanned:
+        last = next((r.error for r in pending if r.error), "")
+        raise LabelsPending(f"chunk {chunk_id}: {len(pending) + unplanned} labels not obtained yet {last}".strip())
     batch_id = orders[0].batch_id
     by_order: dict[str, list] = defaultdict(list)
     for row in rows:

@@ -276,3 +276,14 @@ def test_a_purchase_that_lands_after_the_retry_is_swept_and_refunded(ctx, standi
     assert_exactly_once(ctx, standin, summary)
     with ctx.session() as s:
         assert s.scalar(select(func.count()).where(AuditEntry.to_status == "duplicate_refunded")) == 1
+
+
+def test_a_label_still_failing_after_its_tries_is_bought_when_the_stage_retries(ctx, standin: ShippoStandIn) -> None:
+    name = clean_orders(ctx, 1)
+    standin.fail_next("create_transaction", *["503"] * 7)
+    summary = run_batch(ctx, name, timeout_s=120)
+
+    assert summary["counts"]["labelled"] == 1
+    assert_exactly_once(ctx, standin, summary)
+    with ctx.session() as s:
+        assert s.scalar(select(LabelPurchase.attempts)) == 8, "six tries, then the stage's retry bought it"
