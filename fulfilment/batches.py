@@ -17,7 +17,7 @@ from fulfilment.stages.label import label_chunk, obtain_labels, sweep_duplicates
 from fulfilment.stages.push import push_tracking
 from fulfilment.stages.route import route_chunk
 from fulfilment.stages.screen import screen_chunk
-from fulfilment.store import audit, stock
+from fulfilment.store import audit, purchases, stock
 from fulfilment.store.claims import claim_chunk, locked, set_chunk_stage
 from fulfilment.store.inventory import sync_warehouses
 from fulfilment.store.models import Batch, Chunk, LiveSession, Order, utcnow
@@ -164,6 +164,8 @@ def give_up_chunk(ctx: Context, chunk_id: int, stage: str, error: str) -> list[N
             )
         audit.record(session, "order", [(o, s, "failed", reason) for o, s in stuck], f"stage:{stage}")
         stock.release(session, [o for o, _ in stuck])
+        if stage == "label":
+            purchases.abandon(session, chunk_id, reason)
         set_chunk_stage(session, chunk, "done")
         locked_batch(session, chunk.batch_id)
         turn = _allocation_turn(session, chunk.batch_id)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from sqlalchemy import insert, select
+from sqlalchemy import and_, func, insert, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from fulfilment.domain.shipments import LabelSpec
@@ -157,7 +157,8 @@ def obtain_labels(ctx: Context, chunk_id: int) -> None:
 
 
 def sweep_duplicates(ctx: Context, batch_id: str) -> None:
-    """Before a batch's documents: refund labels that landed late for purchases that took several attempts."""
+    """Before a batch's documents: refund labels that landed late for purchases that took several attempts,
+    and any label bought for a purchase that failed after an attempt (no transaction recorded: all refunded)."""
     provider = provider_for(ctx.settings)
     with ctx.session() as session:
         settled = [
@@ -167,16 +168,17 @@ def sweep_duplicates(ctx: Context, batch_id: str) -> None:
                     LabelPurchase.shipment_id,
                     LabelPurchase.order_ref,
                     LabelPurchase.rate_id,
-                    LabelPurchase.transaction_id,
+                    func.coalesce(LabelPurchase.transaction_id, ""),
                 )
                 .join(Shipment, Shipment.id == LabelPurchase.shipment_id)
                 .where(
                     Shipment.batch_id == batch_id,
-                    LabelPurchase.status == "bought",
                     LabelPurchase.provider == provider.name,
-                    LabelPurchase.attempts > 1,
                     LabelPurchase.rate_id.is_not(None),
-                    LabelPurchase.transaction_id.is_not(None),
+                    or_(
+                        and_(LabelPurchase.status == "bought", LabelPurchase.attempts > 1),
+                        and_(LabelPurchase.status == "failed", LabelPurchase.attempts > 0),
+                    ),
                 )
             )
         ]

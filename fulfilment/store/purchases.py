@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 
 from sqlalchemy import bindparam, insert, or_, select, update
+from sqlalchemy.orm import Session
 
 from fulfilment.labels.provider import BoughtLabel, Intent, Quote
 from fulfilment.pipeline import Context
@@ -164,3 +165,18 @@ def open_intents(ctx: Context, chunk_id: int) -> list[int]:
                 .order_by(LabelPurchase.shipment_id)
             )
         )
+
+
+def abandon(session: Session, chunk_id: int, reason: str) -> None:
+    """The chunk's label stage gave up: its open purchases fail with `reason` (the documents' sweep refunds any
+    label one of their attempts may have bought)."""
+    ids = list(
+        session.scalars(
+            update(LabelPurchase)
+            .where(LabelPurchase.chunk_id == chunk_id, LabelPurchase.status == "open")
+            .values(status="failed", error=reason, lease_until=None, updated_at=utcnow())
+            .returning(LabelPurchase.shipment_id)
+        )
+    )
+    if ids:
+        session.execute(update(Shipment).where(Shipment.id.in_(ids)).values(status="failed"))

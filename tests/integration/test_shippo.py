@@ -287,3 +287,14 @@ def test_a_label_still_failing_after_its_tries_is_bought_when_the_stage_retries(
     assert_exactly_once(ctx, standin, summary)
     with ctx.session() as s:
         assert s.scalar(select(LabelPurchase.attempts)) == 8, "six tries, then the stage's retry bought it"
+
+
+def test_a_label_bought_for_an_order_that_then_failed_is_refunded(ctx, standin: ShippoStandIn) -> None:
+    name = clean_orders(ctx, 1)
+    standin.fail_next("create_transaction", "lost", "error")
+    standin.fail_next("list_transactions", "stale")
+    summary = run_batch(ctx, name, timeout_s=120)
+
+    assert summary["counts"]["failed"] == 1
+    assert [row["status"] for row in standin.ledger()] == ["REFUNDED"], "the lost purchase is not left live"
+    assert_exactly_once(ctx, standin, summary)
