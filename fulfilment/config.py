@@ -88,7 +88,7 @@ def _shippo_settings(env: dict[str, str]) -> ShippoSettings:
         rate_limit=_int_setting(env, "FULFILMENT_SHIPPO_RATE_LIMIT", default_limit),
         rate_window_s=_int_setting(env, "FULFILMENT_SHIPPO_RATE_WINDOW_S", 60),
         backoff_s=_float_setting(env, "FULFILMENT_SHIPPO_BACKOFF_S", 1.0, 0.0),
-        concurrency=_int_setting(env, "FULFILMENT_SHIPPO_CONCURRENCY", 4),
+        concurrency=_int_setting(env, "FULFILMENT_SHIPPO_CONCURRENCY", 8),
     )
 
 
