@@ -15,18 +15,17 @@ from tests.conftest import fulfil_env
 
 def shippo_env(tmp_path: Path, database_url: str, standin_url: str, **extra: str) -> dict[str, str]:
     """Settings for a run against the stand-in: short timeouts and backoff, a 1 s rate-limit window."""
-    return fulfil_env(
-        tmp_path,
-        database_url,
-        FULFILMENT_LABEL_PROVIDER="shippo",
-        SHIPPO_API_TOKEN="shippo_test_standin",
-        SHIPPO_BASE_URL=standin_url,
-        FULFILMENT_SHIPPO_TIMEOUT_S="1.0",
-        FULFILMENT_SHIPPO_RATE_LIMIT="5000",
-        FULFILMENT_SHIPPO_RATE_WINDOW_S="1",
-        FULFILMENT_SHIPPO_BACKOFF_S="0.02",
-        **{"FULFILMENT_SHIPPO_CONCURRENCY": "8", **extra},
-    )
+    settings = {
+        "FULFILMENT_LABEL_PROVIDER": "shippo",
+        "SHIPPO_API_TOKEN": "shippo_test_standin",
+        "SHIPPO_BASE_URL": standin_url,
+        "FULFILMENT_SHIPPO_TIMEOUT_S": "1.0",
+        "FULFILMENT_SHIPPO_RATE_LIMIT": "5000",
+        "FULFILMENT_SHIPPO_RATE_WINDOW_S": "1",
+        "FULFILMENT_SHIPPO_BACKOFF_S": "0.02",
+        "FULFILMENT_SHIPPO_CONCURRENCY": "8",
+    }
+    return fulfil_env(tmp_path, database_url, **{**settings, **extra})
 
 
 def clean_orders(ctx: Context, n: int, seed: int = 3) -> str:
