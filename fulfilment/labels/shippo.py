@@ -257,7 +257,6 @@ class ShippoProvider:
 
     def download(self, url: str) -> bytes:
         """The label file behind a (signed, short-lived) label URL."""
-
         session = self.sdk.sdk_configuration.client
 
         def get() -> bytes:
