@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import csv
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import Any
 
@@ -113,6 +113,16 @@ def history(session: Session, order_id: str) -> list[dict[str, str]]:
         {"at": a.at.isoformat(), "from": a.from_status or "", "to": a.to_status, "by": a.actor, "why": a.reason}
         for a in rows
     ]
+
+
+def local_time(text: str, zone: tzinfo) -> datetime:
+    """An ISO 8601 date/time such as ``2026-11-24T09:00``; without an offset it is in `zone` (the shop's).
+    Raises ValueError naming the text when it is not one."""
+    try:
+        value = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise ValueError(f"{text!r} is not a date/time such as 2026-11-24T09:00") from None
+    return value if value.tzinfo else value.replace(tzinfo=zone)
 
 
 # --- decisions ----------------------------------------------------------------------------------------------

@@ -27,12 +27,12 @@ def by_reviewer(name: str | None) -> str:
 def _parse_time(text: str, ctx: Any) -> datetime:
     """An ISO 8601 time; without an offset it is in the shop's time zone."""
     from fulfilment.cli import fail
+    from fulfilment.review import local_time
 
     try:
-        value = datetime.fromisoformat(text)
-    except ValueError:
-        raise fail(f"--hold-until {text!r} is not a date/time such as 2026-11-24T09:00") from None
-    return value if value.tzinfo else value.replace(tzinfo=ctx.settings.shop_timezone)
+        return local_time(text, ctx.settings.shop_timezone)
+    except ValueError as exc:
+        raise fail(f"--hold-until {exc}") from None
 
 
 def _targets(ctx: Any, ids: list[str] | None, code: str | None, session: str | None) -> list[str]:

@@ -1,10 +1,12 @@
 """A real headless Chromium drives the console served by `fulfil serve`: sign in, start a batch, watch it
-finish, download the labels, and a packer refused the reviewer's and admin's pages. Screenshots of the main
+finish, download the labels, approve and reject held orders on the review page, and a packer refused the
+reviewer's and admin's pages and actions. Screenshots of the main
 pages go to tests/artifacts/screenshots/."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +16,7 @@ from pypdf import PdfReader
 from fulfilment.config import load_settings
 from fulfilment.demo import prepare_demo
 from fulfilment.pipeline import context
+from fulfilment.runner import run_batch
 from fulfilment.store.users import add_user
 from tests.conftest import ROOT, fulfil_env
 from tests.console import served
@@ -56,17 +59,37 @@ def browser_page(tmp_path: Path) -> Iterator[Any]:
             browser.close()
 
 
-@pytest.fixture
-def console(tmp_path: Path, sqlite_url: str) -> Iterator[tuple[str, str]]:
-    """`fulfil serve` on a fresh SQLite database holding a simulated live session and two users."""
+@contextmanager
+def serve_demo(
+    tmp_path: Path, sqlite_url: str, monkeypatch: pytest.MonkeyPatch, batched: bool
+) -> Iterator[tuple[str, str]]:
+    """`fulfil serve` on a fresh SQLite database holding a simulated live session (run through a batch when
+    `batched`, so orders wait for review) and the users."""
     env = fulfil_env(tmp_path, sqlite_url)
     ctx = context(load_settings(env))
     session_name, _, _ = prepare_demo(ctx, 150, seed=11)
+    if batched:  # the in-process worker reads its settings from the environment
+        monkeypatch.delenv("FULFILMENT_REDIS_URL", raising=False)
+        for key, value in env.items():
+            monkeypatch.setenv(key, value)
+        run_batch(ctx, session_name, timeout_s=240)
     with ctx.session() as session:
         for name, (role, password) in USERS.items():
             add_user(session, name, role, password)
     with served(env, tmp_path / "serve.log") as base:
         yield base, session_name
+
+
+@pytest.fixture
+def console(tmp_path: Path, sqlite_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, str]]:
+    with serve_demo(tmp_path, sqlite_url, monkeypatch, batched=False) as served_at:
+        yield served_at
+
+
+@pytest.fixture
+def reviewed_console(tmp_path: Path, sqlite_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, str]]:
+    with serve_demo(tmp_path, sqlite_url, monkeypatch, batched=True) as served_at:
+        yield served_at
 
 
 def shot(page: Any, name: str) -> None:
@@ -146,7 +169,41 @@ def test_a_packer_is_refused_reviewer_and_admin_actions(browser_page: Any, conso
         f"{base}/users", form={"csrf_token": token, "name": "mallory", "role": "admin", "password": "x" * 12}
     )
     assert added.status == 403
+    refused_approval = page.request.post(f"{base}/review/approve", form={"csrf_token": token, "order_id": "x"})
+    assert refused_approval.status == 403 and "needs the reviewer role" in refused_approval.text()
     assert page.goto(f"{base}/stock").status == 200
+
+
+def test_a_reviewer_approves_one_held_order_and_rejects_another(
+    browser_page: Any, reviewed_console: tuple[str, str]
+) -> None:
+    page, (base, _) = browser_page, reviewed_console
+    sign_in(page, base, "ada")
+    page.goto(f"{base}/review")
+    rows = page.locator("#held tr.order")
+    assert rows.count() >= 2, "the batch held orders for review"
+    first, second = rows.nth(0).get_attribute("data-order"), rows.nth(1).get_attribute("data-order")
+    shot(page, "10-review-queue-actions")
+
+    page.fill("#note", "buyer confirmed by phone")
+    rows.nth(0).locator("button.approve").click()
+    page.wait_for_url(f"{base}/review?*")
+    assert f"order {first} approved" in page.inner_text("#notice")
+    assert page.locator(f'#held tr[data-order="{first}"]').count() == 0
+
+    assert page.locator("#held tr.current").get_attribute("data-order") == second  # the keyboard starts on top
+    page.once("dialog", lambda dialog: dialog.accept("address does not exist"))
+    page.keyboard.press("r")
+    page.wait_for_url(f"{base}/review?*")
+    assert f"order {second} rejected and cancelled" in page.inner_text("#notice")
+    shot(page, "11-review-decided")
+
+    page.goto(f"{base}/orders/{first}")
+    assert page.inner_text("#order-status") == "approved"
+    assert "web:ada" in page.inner_text("#audit") and "buyer confirmed by phone" in page.inner_text("#audit")
+    page.goto(f"{base}/orders/{second}")
+    assert page.inner_text("#order-status") == "rejected"
+    assert "rejected: address does not exist" in page.inner_text("#audit")
 
 
 def tracking_rows(page: Any, base: str) -> list[str]:

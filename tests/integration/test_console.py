@@ -17,8 +17,10 @@ from sqlalchemy import func, select
 from fulfilment import batches
 from fulfilment.config import load_settings
 from fulfilment.demo import prepare_demo
+from fulfilment.domain.address import normalise
 from fulfilment.pipeline import Context, context
 from fulfilment.runner import resume_batch, run_batch
+from fulfilment.stages.shipping import ship_to
 from fulfilment.store.models import AuditEntry, Batch, Buyer, Chunk, Hold, Order, Reservation
 from fulfilment.store.users import add_user
 from fulfilment.web import create_app
@@ -203,3 +205,81 @@ def test_review_queue_lists_held_orders_oldest_first_with_reasons_and_history(ct
     for order in held:
         assert str(escape(reasons.get(order.id) or order.reason or "")) in page
     assert "before: 7 orders, 5 returns" in page
+    for order in held:  # the address as the screen parses it, next to the address as entered
+        assert f"<code>{escape(normalise(ship_to(order)))}</code>" in page
+
+
+def _held_ids(ctx: Context) -> list[str]:
+    with ctx.session() as session:
+        return list(session.scalars(select(Order.id).where(Order.status == "held").order_by(Order.id)))
+
+
+def test_reviewers_approve_reject_and_park_and_the_loser_of_a_race_is_told(ctx: Context, client: TestClient) -> None:
+    session_name, _, _ = prepare_demo(ctx, 150, seed=11)
+    run_batch(ctx, session_name, timeout_s=240)
+    with ctx.session() as session:
+        add_user(session, "rex", "reviewer", "reviewer-password")
+        add_user(session, "ria", "reviewer", "reviewer-password")
+    first, second, third, *_ = _held_ids(ctx)
+
+    packer_token = csrf_of(client.get("/").text)
+    refused = client.post("/review/approve", data={"csrf_token": packer_token, "order_id": first})
+    assert refused.status_code == 403 and "needs the reviewer role" in refused.json()["detail"]
+
+    with TestClient(create_app(ctx)) as rex, TestClient(create_app(ctx)) as ria:
+        sign_in(rex, "rex", "reviewer-password")
+        sign_in(ria, "ria", "reviewer-password")
+        token = csrf_of(rex.get("/review").text)
+        assert rex.post("/review/approve", data={"order_id": first}).status_code == 403, "no CSRF token"
+        assert rex.post("/review/approve", data={"order_id": first, "csrf_token": "forged"}).status_code == 403
+
+        approved = rex.post("/review/approve", data={"csrf_token": token, "order_id": first, "note": "known buyer"})
+        assert f"order {first} approved" in approved.text and approved.url.path == "/review"
+        no_reason = rex.post("/review/reject", data={"csrf_token": token, "order_id": second, "reason": " "})
+        assert "a reason is required" in no_reason.text
+        rejected = rex.post("/review/reject", data={"csrf_token": token, "order_id": second, "reason": "fraud ring"})
+        assert f"order {second} rejected and cancelled" in rejected.text
+        parked = rex.post("/review/park", data={"csrf_token": token, "order_id": third, "until": "2099-01-02T09:00"})
+        assert f"order {third} parked until 2099-01-02T09:00" in parked.text
+        bad_time = rex.post("/review/park", data={"csrf_token": token, "order_id": third, "until": "soon"})
+        assert "&#39;soon&#39; is not a date/time" in bad_time.text
+
+        late = ria.post(
+            "/review/reject", data={"csrf_token": csrf_of(ria.get("/").text), "order_id": first, "reason": "x"}
+        )
+        assert late.status_code == 200
+        assert f"order {first} is not held: it was approved by web:rex" in late.text and "nothing changed" in late.text
+
+        trail = rex.get(f"/orders/{first}").text
+        assert "web:rex" in trail and "approved: known buyer" in trail
+        assert "rejected: fraud ring" in rex.get(f"/orders/{second}").text
+    with ctx.session() as session:
+        status = dict(session.execute(select(Order.id, Order.status).where(Order.id.in_([first, second, third]))).all())
+    assert status == {first: "approved", second: "rejected", third: "held"}
+    assert second in (Path(ctx.settings.output_dir) / "cancellations.csv").read_text()
+
+
+def test_bulk_decisions_by_ticked_orders_and_by_hold_code(ctx: Context) -> None:
+    session_name, _, _ = prepare_demo(ctx, 150, seed=11)
+    run_batch(ctx, session_name, timeout_s=240)
+    with ctx.session() as session:
+        add_user(session, "rex", "reviewer", "reviewer-password")
+        codes = {h.order_id: h.code for h in session.scalars(select(Hold).where(Hold.resolved_at.is_(None)))}
+    held = _held_ids(ctx)
+    code = max(set(codes.values()), key=list(codes.values()).count)
+    with_code = {o for o in held if codes.get(o) == code}
+    ticked = [o for o in held if o not in with_code][:2]
+    assert len(with_code) >= 2 and len(ticked) == 2, "the simulated session holds orders for several reasons"
+    with TestClient(create_app(ctx)) as rex:
+        sign_in(rex, "rex", "reviewer-password")
+        page = rex.get("/review").text
+        assert f'<option value="{code}">' in page and "audit trail" in page
+        done = rex.post("/review/approve", data={"csrf_token": csrf_of(page), "selected": ticked})
+        assert "2 orders approved" in done.text
+        by_code = rex.post("/review/reject", data={"csrf_token": csrf_of(page), "code": code, "reason": "bad batch"})
+        assert f"{len(with_code)} orders rejected" in by_code.text
+        nothing = rex.post("/review/approve", data={"csrf_token": csrf_of(page)})
+        assert "tick some orders, or choose a hold code, first" in nothing.text
+    with ctx.session() as session:
+        rows = dict(session.execute(select(Order.id, Order.status).where(Order.id.in_(held))).all())
+    assert {rows[o] for o in ticked} == {"approved"} and {rows[o] for o in with_code} == {"rejected"}
