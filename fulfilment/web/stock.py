@@ -1,4 +1,5 @@
-"""The stock page: on hand, reserved and available per warehouse and SKU."""
+"""The stock page: on hand, reserved and available per warehouse and SKU, and the low-stock alerts of the
+last batch that finished."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlalchemy import select
 
-from fulfilment.store.models import Stock, Warehouse
+from fulfilment.store.models import Batch, Stock, Warehouse
 from fulfilment.web.auth import Packer, context_of
 from fulfilment.web.views import render
 
@@ -24,4 +25,13 @@ def stock_page(request: Request, staff: Packer, sku: str = "") -> Response:
         query = query.where(Stock.sku.contains(sku.strip()))
     with context_of(request).session() as session:
         rows = session.execute(query).all()
-    return render(request, "stock.html", staff, rows=rows, sku=sku)
+        last = session.execute(
+            select(Batch.id, Batch.alerts)
+            .where(Batch.finished_at.is_not(None))
+            .order_by(Batch.finished_at.desc())
+            .limit(1)
+        ).first()
+    alerts = list(last.alerts or []) if last else []
+    return render(
+        request, "stock.html", staff, rows=rows, sku=sku, alerts=alerts, alerts_batch=last.id if last else None
+    )

@@ -3,6 +3,7 @@ files, retry failed orders, and the pages and metrics show what the database hol
 
 from __future__ import annotations
 
+import html
 import re
 import time
 from collections.abc import Iterator
@@ -283,3 +284,14 @@ def test_bulk_decisions_by_ticked_orders_and_by_hold_code(ctx: Context) -> None:
     with ctx.session() as session:
         rows = dict(session.execute(select(Order.id, Order.status).where(Order.id.in_(held))).all())
     assert {rows[o] for o in ticked} == {"approved"} and {rows[o] for o in with_code} == {"rejected"}
+
+
+def test_stock_page_shows_the_last_batch_low_stock_alerts(ctx: Context, client: TestClient) -> None:
+    session_name, _export, _ = prepare_demo(ctx, 120, seed=6)
+    assert "Low stock after batch" not in client.get("/stock").text
+    summary = run_batch(ctx, session_name, timeout_s=240)
+    alerts = batches.alerts(ctx, summary["batch_id"])
+    assert alerts, "the sample stock runs low in a demo session"
+    page = client.get("/stock").text
+    assert f'Low stock after batch <a href="/batches/{summary["batch_id"]}">' in page
+    assert all(html.escape(a["reason"]) in page and a["sku"] in page for a in alerts)
