@@ -48,3 +48,15 @@ class TrackingRow:
     tracking_number: str
     provider_name: str
     combine_group_id: str = "N/A"
+
+
+@dataclass(frozen=True, slots=True)
+class PackingSlip:
+    """What goes in one parcel, for the packer and the buyer: its orders, lines (sku, name, units) and addresses."""
+
+    order_ids: tuple[str, ...]
+    warehouse: str
+    ship_from: Address
+    ship_to: Address
+    tracking_number: str
+    lines: tuple[tuple[str, str, int], ...]

@@ -8,10 +8,12 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from fulfilment.domain.shipments import PickLine
+from fulfilment.domain.shipments import PackingSlip, PickLine
 from fulfilment.labels.merge import merge_pages
+from fulfilment.labels.packing_slips import render_packing_slips
 from fulfilment.labels.picklist import render_pick_list
 from fulfilment.pipeline import Context
+from fulfilment.stages.shipping import ship_to
 from fulfilment.store.models import CatalogItem, LabelFile, Order, OrderLineRow, Reservation, Shipment, ShipmentOrder
 
 
@@ -38,9 +40,14 @@ def _contents(session: Session, batch_id: str) -> tuple[dict[int, Shipment], dic
     return shipments, contents
 
 
-def picking_order(session: Session, batch_id: str, ranks: dict[str, int]) -> list[tuple[Shipment, list[str]]]:
-    """The batch's labelled shipments sorted for picking: warehouse, then the SKUs packed, then order id."""
-    shipments, contents = _contents(session, batch_id)
+Contents = dict[int, list[tuple[str, str, int]]]
+"""Shipment id → what it carries: (order id, sku, units)."""
+
+
+def picking_order(
+    shipments: dict[int, Shipment], contents: Contents, ranks: dict[str, int]
+) -> list[tuple[Shipment, list[str]]]:
+    """The shipments sorted for picking: warehouse, then the SKUs packed, then order id."""
 
     def key(shipment_id: int) -> tuple[int, str, tuple[str, ...], str]:
         packed = tuple(sorted({sku for _, sku, _ in contents[shipment_id]}))
@@ -63,10 +70,8 @@ def _label_sources(session: Session, batch_id: str, folder: Path) -> dict[int, P
     return paths
 
 
-def pick_sections(session: Session, ctx: Context, batch_id: str) -> dict[str, list[PickLine]]:
-    """Per warehouse (in rules order): each SKU to pick with its total units and the parcels needing it, a
-    combined parcel as one pick (its order ids joined by ``+``)."""
-    shipments, contents = _contents(session, batch_id)
+def _names(session: Session, batch_id: str) -> tuple[dict[str, str], dict[str, CatalogItem]]:
+    """SKU names as the orders gave them, and the catalog rows of those SKUs."""
     names = dict(
         session.execute(
             select(OrderLineRow.sku, OrderLineRow.name)
@@ -74,7 +79,18 @@ def pick_sections(session: Session, ctx: Context, batch_id: str) -> dict[str, li
             .where(Order.batch_id == batch_id, Order.status == "labelled")
         ).all()
     )
-    catalog = {c.sku: c for c in session.scalars(select(CatalogItem).where(CatalogItem.sku.in_(set(names))))}
+    return names, {c.sku: c for c in session.scalars(select(CatalogItem).where(CatalogItem.sku.in_(set(names))))}
+
+
+def pick_sections(
+    ctx: Context,
+    shipments: dict[int, Shipment],
+    contents: Contents,
+    names: dict[str, str],
+    catalog: dict[str, CatalogItem],
+) -> dict[str, list[PickLine]]:
+    """Per warehouse (in rules order): each SKU to pick with its total units and the parcels needing it, a
+    combined parcel as one pick (its order ids joined by ``+``)."""
     totals: dict[str, dict[str, tuple[int, list[str]]]] = defaultdict(dict)
     for shipment_id, lines in contents.items():
         pick = "+".join(sorted({o for o, _, _ in lines}))
@@ -90,7 +106,7 @@ def pick_sections(session: Session, ctx: Context, batch_id: str) -> dict[str, li
             sections[f"{warehouse.code} — {warehouse.name}"] = [
                 PickLine(
                     sku,
-                    catalog[sku].name if sku in catalog and catalog[sku].name else names.get(sku, ""),
+                    _name(sku, names, catalog),
                     total,
                     tuple(sorted(picks)),
                     bin=(catalog[sku].bin if sku in catalog else ""),
@@ -100,16 +116,56 @@ def pick_sections(session: Session, ctx: Context, batch_id: str) -> dict[str, li
     return sections
 
 
+def _name(sku: str, names: dict[str, str], catalog: dict[str, CatalogItem]) -> str:
+    known = catalog.get(sku)
+    return known.name if known and known.name else names.get(sku, "")
+
+
+def packing_slips(
+    ctx: Context,
+    session: Session,
+    ordered: list[tuple[Shipment, list[str]]],
+    contents: Contents,
+    names: dict[str, str],
+    catalog: dict[str, CatalogItem],
+) -> list[PackingSlip]:
+    """One slip per parcel, in picking order: its orders, what it carries and where it goes."""
+    first_ids = [ids[0] for _, ids in ordered]
+    orders = {o.id: o for o in session.scalars(select(Order).where(Order.id.in_(first_ids)))}
+    slips = []
+    for shipment, ids in ordered:
+        lines: dict[str, int] = defaultdict(int)
+        for _, sku, units in contents[shipment.id]:
+            lines[sku] += units
+        warehouse = ctx.rules.warehouse(shipment.warehouse_code)
+        slips.append(
+            PackingSlip(
+                order_ids=tuple(ids),
+                warehouse=shipment.warehouse_code,
+                ship_from=warehouse.address if warehouse else ship_to(orders[ids[0]]),
+                ship_to=ship_to(orders[ids[0]]),
+                tracking_number=shipment.tracking_number or "",
+                lines=tuple((sku, _name(sku, names, catalog), units) for sku, units in sorted(lines.items())),
+            )
+        )
+    return slips
+
+
 def write_documents(ctx: Context, session: Session, batch_id: str) -> dict[str, str]:
-    """Write labels.pdf and pick-list.pdf for a batch; returns their paths by output name."""
+    """Write labels.pdf, pick-list.pdf and packing-slips.pdf for a batch; returns their paths by output name."""
     folder = ctx.batch_dir(batch_id)
     ranks = {w.code: i for i, w in enumerate(ctx.rules.warehouses)}
-    ordered = picking_order(session, batch_id, ranks)
+    shipments, contents = _contents(session, batch_id)
+    names, catalog = _names(session, batch_id)
+    ordered = picking_order(shipments, contents, ranks)
     sources = _label_sources(session, batch_id, folder / "chunks")
     labels_pdf = folder / "labels.pdf"
     merge_pages([(sources[s.label_file_id], s.label_page) for s, _ in ordered], labels_pdf)  # type: ignore[index]
     pick_list = folder / "pick-list.pdf"
-    render_pick_list(pick_sections(session, ctx, batch_id), pick_list, title=f"Pick list — batch {batch_id}")
+    sections = pick_sections(ctx, shipments, contents, names, catalog)
+    render_pick_list(sections, pick_list, title=f"Pick list — batch {batch_id}")
+    slips = folder / "packing-slips.pdf"
+    render_packing_slips(packing_slips(ctx, session, ordered, contents, names, catalog), slips)
     for path in sources.values():
         path.unlink()
-    return {"labels_pdf": str(labels_pdf), "pick_list_pdf": str(pick_list)}
+    return {"labels_pdf": str(labels_pdf), "pick_list_pdf": str(pick_list), "packing_slips_pdf": str(slips)}

@@ -12,7 +12,7 @@ from fulfilment import batches
 from fulfilment.channels.bulk_file import read_tracking_upload
 from fulfilment.demo import prepare_demo
 from fulfilment.runner import run_batch
-from fulfilment.store.models import AuditEntry, Chunk, Order, Reservation, Shipment, Stock
+from fulfilment.store.models import AuditEntry, Batch, Chunk, Order, Reservation, Shipment, Stock
 from tests.barcodes import code128_texts
 
 
@@ -111,3 +111,18 @@ def test_nothing_pending_gives_an_empty_completed_batch(ctx) -> None:
     summary = run_batch(ctx, None, timeout_s=60)
     assert summary["status"] == "completed"
     assert summary["counts"]["orders"] == 0
+
+
+def test_packing_slips_follow_the_labels_one_page_per_parcel(ctx) -> None:
+    session_name, _export, _ = prepare_demo(ctx, 80, seed=12)
+    summary = run_batch(ctx, session_name, timeout_s=300)
+    with ctx.session() as s:
+        outputs = s.get(Batch, summary["batch_id"]).outputs
+    labels = PdfReader(summary["outputs"]["labels_pdf"]).pages
+    slips = PdfReader(outputs["packing_slips_pdf"]).pages
+    assert len(slips) == len(labels) > 0
+    for label, slip in zip(labels, slips, strict=True):
+        slip_text = slip.extract_text()
+        assert "Packing slip" in slip_text
+        first_order = slip_text.split("Orders: ")[1].split(",")[0].split()[0]
+        assert first_order in label.extract_text(), "slips come in the labels' picking order"
