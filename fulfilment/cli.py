@@ -269,6 +269,14 @@ def print_summary(ctx: Any, summary: dict[str, Any]) -> None:
         out.print(f"  [yellow]low stock[/yellow]      {alert['sku']}: {alert['reason']}", highlight=False)
 
 
+def emit_summary(ctx: Any, summary: dict[str, Any], as_json: bool) -> None:
+    """The batch summary: exactly one JSON object with --json, else the table and the files."""
+    if as_json:
+        print(json.dumps(summary))
+    else:
+        print_summary(ctx, summary)
+
+
 def _with_progress(as_json: bool, run: Callable[[BatchProgress | None], dict[str, Any]]) -> dict[str, Any]:
     """Run a batch with a progress bar on a terminal (none in --json mode); Ctrl-C says how to resume."""
     from fulfilment.runner import last_batch
@@ -306,10 +314,7 @@ def batch_run(
     """Claim every pending order into a batch and run it through every stage to the end."""
     ctx = _context()
     summary = _run_with_progress(ctx, session, as_json, timeout)
-    if as_json:
-        print(json.dumps(summary))
-    else:
-        print_summary(ctx, summary)
+    emit_summary(ctx, summary, as_json)
 
 
 @batch_app.command("show")
@@ -324,10 +329,7 @@ def batch_show(
     summary = batch_summary(ctx, batch_id)
     if summary is None:
         raise fail(f"no batch {batch_id!r}")
-    if as_json:
-        print(json.dumps(summary))
-    else:
-        print_summary(ctx, summary)
+    emit_summary(ctx, summary, as_json)
 
 
 @batch_app.command("resume")
@@ -344,10 +346,7 @@ def batch_resume(
     if batch_summary(ctx, batch_id) is None:
         raise fail(f"no batch {batch_id!r}")
     summary = _with_progress(as_json, lambda progress: resume_batch(ctx, batch_id, progress, timeout))
-    if as_json:
-        print(json.dumps(summary))
-    else:
-        print_summary(ctx, summary)
+    emit_summary(ctx, summary, as_json)
 
 
 @app.command("sweeper")
@@ -419,10 +418,7 @@ def demo(
             highlight=False,
         )
     summary = _run_with_progress(ctx, session, as_json, None)
-    if as_json:
-        print(json.dumps(summary))
-    else:
-        print_summary(ctx, summary)
+    emit_summary(ctx, summary, as_json)
 
 
 def register_commands(root: typer.Typer) -> None:
