@@ -37,7 +37,8 @@ def low_stock(available: Mapping[str, int], sold_per_hour: Mapping[str, float], 
         rate = sold_per_hour.get(sku, 0.0)
         horizon = rules.stockout_within_hours
         if horizon and rate > 0 and units / rate < horizon:
-            reasons.append(f"selling {rate:.1f}/h this session: out of stock in about {units / rate:.1f} h")
+            when = f"out of stock in about {units / rate:.1f} h" if units else "sold out"
+            reasons.append(f"selling {rate:.1f}/h this session: {when}")
         if reasons:
             alerts.append(StockAlert(sku, units, "; ".join(reasons)))
     return alerts

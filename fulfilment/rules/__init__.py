@@ -55,6 +55,9 @@ def _collect(errors: list[ConfigError], load: Callable[[], T], fallback: T) -> T
 
 def load_rules(rules_dir: Path) -> Rules:
     """Load every rule file of a directory; raises ConfigInvalid listing all errors of all files."""
+    if not rules_dir.is_dir():
+        hint = "set FULFILMENT_RULES_DIR to your rules folder, or run from the project folder that holds rules/"
+        raise ConfigInvalid([ConfigError(str(rules_dir), 0, "(folder)", "no rules folder here", hint)])
     errors: list[ConfigError] = []
     cards = _collect(errors, lambda: load_rates(rules_dir / "rates"), ())
     charts = _collect(errors, lambda: load_zone_charts(rules_dir / "zones"), {})

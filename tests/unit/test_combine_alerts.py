@@ -30,3 +30,10 @@ def test_low_stock_by_threshold_per_sku_and_by_sell_through() -> None:
     assert by_sku["TEE"] == "5 available, under the threshold of 10"
     assert by_sku["MUG"] == "40 available, under the threshold of 50"
     assert by_sku["BAG"] == "selling 10.0/h this session: out of stock in about 3.0 h"
+
+
+def test_a_sold_out_sku_says_so_instead_of_a_zero_hour_forecast() -> None:
+    rules = AlertRules(low_stock_below=10, per_sku={"LAMP": 0}, stockout_within_hours=6)
+    alerts = {a.sku: a.reason for a in low_stock({"LAMP": 0, "TEE": 0}, {"LAMP": 4.0, "TEE": 2.0}, rules)}
+    assert alerts["LAMP"] == "selling 4.0/h this session: sold out"
+    assert alerts["TEE"] == "0 available, under the threshold of 10; selling 2.0/h this session: sold out"

@@ -284,3 +284,11 @@ def test_warehouse_policy_mistakes_are_named(tmp_path: Path) -> None:
     assert any("warehouses[0].cutoff: '4pm' is not a time of day" in e for e in errors)
     assert any("warehouses[1].services: unknown service 'ups_ground'" in e for e in errors)
     assert all("warehouses.yaml:" in e for e in errors) and len(errors) == 4
+
+
+def test_a_missing_rules_folder_is_one_error_with_a_hint(tmp_path: Path) -> None:
+    with pytest.raises(ConfigInvalid) as caught:
+        load_rules(tmp_path / "nowhere")
+    (error,) = caught.value.errors
+    assert error.file.endswith("nowhere") and "no rules folder" in error.message
+    assert "FULFILMENT_RULES_DIR" in error.hint
