@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from fulfilment.domain.documents import DocumentOptions
+
 
 class SettingsError(ValueError):
     """A setting has a value the program cannot use; the message names the variable."""
@@ -48,6 +50,12 @@ class Settings:
     tiktok: TikTokSettings | None = None
     post_stream_delay_s: int = 3600
     pull_every_s: int = 300
+    documents: DocumentOptions = DocumentOptions()
+
+    @property
+    def label_format(self) -> str:
+        """``pdf`` or ``zpl``: the default format of labels (a batch keeps the one it was started with)."""
+        return self.documents.label_format
 
     @property
     def distributed(self) -> bool:
@@ -103,6 +111,20 @@ def _tiktok_settings(env: dict[str, str]) -> TikTokSettings | None:
     )
 
 
+def _document_options(env: dict[str, str]) -> DocumentOptions:
+    """FULFILMENT_LABEL_FORMAT, FULFILMENT_LABELS_REVERSE, FULFILMENT_LABELS_SEPARATORS, FULFILMENT_PACKING_SLIPS."""
+    label_format = env.get("FULFILMENT_LABEL_FORMAT", "").strip().casefold() or "pdf"
+    slips = env.get("FULFILMENT_PACKING_SLIPS", "").strip().casefold() or "separate"
+    reverse = _flag_setting(env, "FULFILMENT_LABELS_REVERSE", False)
+    separators = _flag_setting(env, "FULFILMENT_LABELS_SEPARATORS", True)
+    try:
+        return DocumentOptions(label_format, reverse, separators, slips)
+    except ValueError as exc:
+        raise SettingsError(
+            f"FULFILMENT_LABEL_FORMAT={label_format!r}, FULFILMENT_PACKING_SLIPS={slips!r}: {exc}"
+        ) from None
+
+
 def load_settings(env: dict[str, str] | None = None) -> Settings:
     """Read the FULFILMENT_* variables, applying the documented defaults."""
     env = dict(os.environ if env is None else env)
@@ -132,4 +154,5 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         tiktok=_tiktok_settings(env),
         post_stream_delay_s=_int_setting(env, "FULFILMENT_POST_STREAM_DELAY_S", 3600, minimum=0),
         pull_every_s=_int_setting(env, "FULFILMENT_PULL_EVERY_S", 300),
+        documents=_document_options(env),
     )

@@ -14,12 +14,13 @@ from fulfilment.domain.combine import address_key, groups
 from fulfilment.domain.routing import RouteDecision
 from fulfilment.domain.shipments import LabelSpec
 from fulfilment.domain.tracking import local_tracking_number
-from fulfilment.labels.local import labels_pdf_bytes
+from fulfilment.labels.formats import local_label_file
 from fulfilment.pipeline import Context
 from fulfilment.stages.route import pack_lines, route_parcel
 from fulfilment.stages.shipping import ship_to
 from fulfilment.store import stock
 from fulfilment.store.claims import Transitions, chunk_orders
+from fulfilment.store.document_options import batch_options
 from fulfilment.store.models import (
     CatalogItem,
     Chunk,
@@ -164,9 +165,11 @@ def label_chunk(ctx: Context, session: Session, chunk_id: int) -> None:
                 items=_items(parcel),
             )
         )
+    label_format = batch_options(session, batch_id, ctx.settings.documents).label_format
+    content_type, content = local_label_file(specs, label_format)
     label_file_id = session.scalar(
         insert(LabelFile).returning(LabelFile.id),
-        [{"batch_id": batch_id, "content": labels_pdf_bytes(specs), "created_at": now}],
+        [{"batch_id": batch_id, "content_type": content_type, "content": content, "created_at": now}],
     )
     session.connection().execute(
         update(Shipment.__table__).where(Shipment.__table__.c.id == bindparam("s_id")),
