@@ -10,6 +10,7 @@ from fulfilment.labels.zpl import render_zpl
 
 CONTENT_TYPES = {"pdf": "application/pdf", "zpl": "application/zpl"}
 """`LabelFile.content_type` per label format (``zpl`` also for labels bought as Shippo ``ZPLII``)."""
+FORMATS = {content_type: label_format for label_format, content_type in CONTENT_TYPES.items()}
 
 
 def local_label_file(specs: Sequence[LabelSpec], label_format: str) -> tuple[str, bytes]:
