@@ -5,20 +5,23 @@ that buy nothing; the end-of-day manifest."""
 from __future__ import annotations
 
 import re
+from collections import Counter
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 from pypdf import PdfReader
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from fulfilment.demo import prepare_demo
 from fulfilment.domain.documents import DocumentOptions
 from fulfilment.labels.zpl import zpl_formats
+from fulfilment.manifests import ManifestError, create_manifests
 from fulfilment.pipeline import Context
 from fulfilment.reprint import reprint
 from fulfilment.runner import run_batch
 from fulfilment.stages.documents import _contents, _names, pick_sections, picking_order
-from fulfilment.store.models import LabelFile, Shipment, ShipmentOrder
+from fulfilment.store.models import LabelFile, Shipment, ShipmentOrder, utcnow
 from tests.barcodes import code128_texts
 from tests.unit.test_zpl import unhex
 
@@ -184,3 +187,34 @@ def test_reprint_gives_the_same_label_pages(ctx: Context) -> None:
     assert {t[0] for t in texts} == tracking and len(texts) == len(tracking)
     with pytest.raises(ValueError, match="no batch or order"):
         reprint(ctx, "nope")
+
+
+def test_manifest_lists_exactly_the_days_parcels_per_warehouse_and_carrier(ctx: Context) -> None:
+    summary = _batch(ctx, 80, seed=25)
+    batch_id = summary["batch_id"]
+    today = datetime.now(ctx.settings.shop_timezone).date()
+    with ctx.session() as s:
+        shipments = list(s.scalars(select(Shipment).where(Shipment.batch_id == batch_id).order_by(Shipment.id)))
+        warehouse = Counter(sh.warehouse_code for sh in shipments).most_common(1)[0][0]
+        mine = [sh for sh in shipments if sh.warehouse_code == warehouse]
+        moved = {sh.id for sh in mine[::3]}
+        s.execute(update(Shipment).where(Shipment.id.in_(moved)).values(created_at=utcnow() - timedelta(days=1)))
+        expected: dict[str, set[str]] = {}
+        for sh in mine:
+            if sh.id not in moved:
+                expected.setdefault(sh.carrier, set()).add(sh.tracking_number)
+        others = {sh.tracking_number for sh in shipments if sh.warehouse_code != warehouse or sh.id in moved}
+
+    path, manifests = create_manifests(ctx, warehouse, today)
+    assert {m.carrier: {p.tracking_number for p in m.parcels} for m in manifests} == expected
+    text = " ".join(page.extract_text() for page in PdfReader(path).pages)
+    assert all(t in text for numbers in expected.values() for t in numbers)
+    assert not any(t in text for t in others), "a parcel of another day or warehouse is listed"
+    for m in manifests:
+        name = {"usps": "USPS", "ups": "UPS", "fedex": "FedEx"}[m.carrier]
+        assert f"Total {name}" in text and f"{len(m.parcels)} parcel" in text
+        assert all(p.order_ids for p in m.parcels)
+    _, yesterday = create_manifests(ctx, warehouse, today - timedelta(days=1))
+    assert sum(len(m.parcels) for m in yesterday) == len(moved) > 0
+    with pytest.raises(ManifestError, match="no warehouse"):
+        create_manifests(ctx, "NOWHERE", today)
