@@ -13,15 +13,16 @@ import pytest
 from pypdf import PdfReader
 from sqlalchemy import func, select, update
 
+from fulfilment import batches
 from fulfilment.demo import prepare_demo
 from fulfilment.domain.documents import DocumentOptions
 from fulfilment.labels.zpl import zpl_formats
 from fulfilment.manifests import ManifestError, create_manifests
 from fulfilment.pipeline import Context
 from fulfilment.reprint import reprint
-from fulfilment.runner import run_batch
+from fulfilment.runner import resume_batch, run_batch
 from fulfilment.stages.documents import _contents, _names, pick_sections, picking_order
-from fulfilment.store.models import LabelFile, Shipment, ShipmentOrder, utcnow
+from fulfilment.store.models import Batch, LabelFile, Shipment, ShipmentOrder, utcnow
 from tests.barcodes import code128_texts
 from tests.unit.test_zpl import unhex
 
@@ -218,3 +219,21 @@ def test_manifest_lists_exactly_the_days_parcels_per_warehouse_and_carrier(ctx: 
     assert sum(len(m.parcels) for m in yesterday) == len(moved) > 0
     with pytest.raises(ManifestError, match="no warehouse"):
         create_manifests(ctx, "NOWHERE", today)
+
+
+def test_options_chosen_at_start_hold_on_resume_which_may_change_the_page_order(ctx: Context) -> None:
+    session_name, _export, _ = prepare_demo(ctx, 40, seed=26)
+    options = DocumentOptions(label_format="zpl", separators=False, packing_slips="off")
+    batch_id, _first = batches.start_batch(ctx, session_name, options=options)  # then "interrupted"
+    summary = resume_batch(ctx, batch_id, timeout_s=300, overrides={"reverse": True})
+    assert summary["status"] in ("completed", "completed_with_errors")
+    assert summary["outputs"]["packing_slips_pdf"] is None and summary["outputs"]["labels_pdf"] is None
+    zpl = Path(summary["outputs"]["labels_zpl"]).read_bytes()
+    codes = [unhex(m) for m in re.findall(r"\^BC[^\^]*\^FH\^FD(.*?)\^FS", zpl.decode("ascii"))]
+    with ctx.session() as s:
+        ranks = {w.code: i for i, w in enumerate(ctx.rules.warehouses)}
+        shipments, contents = _contents(s, batch_id)
+        forward = [sh.tracking_number for sh, _ in picking_order(shipments, contents, ranks)]
+        stored = s.get(Batch, batch_id).outputs["options"]
+    assert codes == forward[::-1] and len(codes) > 5, "made in ZPL as started, reversed as resumed"
+    assert stored == {**options.as_dict(), "reverse": True}
