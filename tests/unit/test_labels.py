@@ -208,3 +208,18 @@ def test_a_tracking_number_too_long_for_13_mil_is_refused(specs: list[LabelSpec]
     too_long = LabelSpec(**{**{f: getattr(specs[0], f) for f in LabelSpec.__slots__}, "tracking_number": "AB" * 20})
     with pytest.raises(ValueError, match="too long"):
         labels_pdf_bytes([too_long])
+
+
+def test_merged_file_is_strict_pdf_and_shares_a_sources_fonts(tmp_path: Path, specs: list[LabelSpec]) -> None:
+    import warnings
+
+    src = tmp_path / "src.pdf"
+    render_labels(specs[:6], src)
+    out = tmp_path / "merged.pdf"
+    merge_pages([(src, i) for i in (5, 4, 3, 2, 1, 0)], out)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        reader = PdfReader(out, strict=True)
+        assert len(reader.pages) == 6 and [p.mediabox.height for p in reader.pages] == [432] * 6
+    assert len({p["/Resources"].raw_get("/Font").idnum for p in reader.pages}) == 1, "one font dictionary"
+    assert reader.trailer["/Size"] < 6 * 2 + 10, "fonts copied once, not once per page"
