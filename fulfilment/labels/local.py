@@ -11,6 +11,7 @@ import io
 import unicodedata
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
 from typing import BinaryIO
@@ -22,6 +23,8 @@ from reportlab.pdfgen.canvas import Canvas
 
 from fulfilment.domain.orders import Address
 from fulfilment.domain.shipments import LabelSpec
+from fulfilment.domain.tracking import local_tracking_number
+from fulfilment.labels.provider import CONTENT_TYPES, BoughtLabel, LabelRequest, PurchaseJournal, Settled
 
 PAGE_W, PAGE_H = 288.0, 432.0  # 4 x 6 in
 MARGIN = 10.0
@@ -349,3 +352,26 @@ def labels_pdf_bytes(specs: Sequence[LabelSpec]) -> bytes:
     buf = io.BytesIO()
     _render(specs, buf)
     return buf.getvalue()
+
+
+class LocalProvider:
+    """Test labels drawn locally: a chunk's labels on one canvas, stored as one PDF (tracking numbers are
+    derived from the shipment ids, so nothing is bought and nothing needs reconciling or refunding)."""
+
+    name = "local"
+
+    def obtain(self, requests: Sequence[LabelRequest], journal: PurchaseJournal) -> None:
+        specs = [
+            replace(r.spec, tracking_number=local_tracking_number(r.spec.carrier, r.spec.shipment_id)) for r in requests
+        ]
+        if specs:
+            labels = [BoughtLabel(s.shipment_id, s.tracking_number, page=i) for i, s in enumerate(specs)]
+            journal.bought(labels, labels_pdf_bytes(specs), CONTENT_TYPES["pdf"])
+
+    def sweep(self, settled: Sequence[Settled], journal: PurchaseJournal) -> None:
+        """Nothing is bought locally, so nothing can be bought twice."""
+
+    def refund(self, due: Sequence[Settled], journal: PurchaseJournal) -> None:
+        """Nothing was paid for: each label is simply recorded as voided."""
+        for purchase in due:
+            journal.refunded(purchase.shipment_id, purchase.transaction_id)

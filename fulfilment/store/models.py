@@ -247,7 +247,7 @@ class Reservation(Base):
 
 
 class LabelFile(Base):
-    """PDF bytes of labels: one file per chunk from the local renderer (page = shipment)."""
+    """Label bytes: one file per chunk from the local renderer, one per label from Shippo (page = shipment)."""
 
     __tablename__ = "label_files"
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
@@ -273,6 +273,38 @@ class Shipment(Base):
     label_page: Mapped[int | None] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(20), default="labelled")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    label_provider: Mapped[str] = mapped_column(String(20), default="local", server_default="local")
+    rate_amount: Mapped[Decimal | None] = mapped_column(Money)
+    rate_currency: Mapped[str | None] = mapped_column(String(3))
+    shippo_shipment_id: Mapped[str | None] = mapped_column(String(64))
+    shippo_rate_id: Mapped[str | None] = mapped_column(String(64))
+    shippo_transaction_id: Mapped[str | None] = mapped_column(String(64))
+
+
+class LabelPurchase(Base):
+    """The intent to obtain one shipment's label, written and committed before any call to a provider.
+
+    `status` goes open → bought | failed; `attempts` counts purchase calls made (a call whose answer was lost
+    may have bought: the next attempt reconciles with the provider first); `lease_until` keeps two workers off
+    the same purchase; `order_ref` is what the provider's `metadata` carries; `rate_id` is the provider's rate
+    the purchase is for.
+    """
+
+    __tablename__ = "label_purchases"
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    shipment_id: Mapped[int] = mapped_column(ForeignKey("shipments.id"), unique=True)
+    chunk_id: Mapped[int] = mapped_column(ForeignKey("batch_chunks.id"), index=True)
+    order_ref: Mapped[str] = mapped_column(String(100))
+    provider: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(20), default="open")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    provider_shipment_id: Mapped[str | None] = mapped_column(String(64))
+    rate_id: Mapped[str | None] = mapped_column(String(64))
+    transaction_id: Mapped[str | None] = mapped_column(String(64))
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 
 class ShipmentOrder(Base):
