@@ -10,6 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from fulfilment.domain.line_items import LINE_ITEM_IDS
+
 FILE_CHANNEL = "tiktok_file"
 """Outbox channel of orders from export files: their tracking goes into the batch's bulk-upload file."""
 TIKTOK_API_CHANNEL = "tiktok_api"
@@ -18,17 +20,31 @@ TIKTOK_API_CHANNEL = "tiktok_api"
 
 def outbox_channel(order_channel: str, extra: Mapping[str, str]) -> str:
     """The outbox channel for an order: the API when the order came from it (it has line item ids), else the file."""
-    return TIKTOK_API_CHANNEL if order_channel == "tiktok" and extra.get("line_item_ids") else FILE_CHANNEL
+    return TIKTOK_API_CHANNEL if order_channel == "tiktok" and extra.get(LINE_ITEM_IDS) else FILE_CHANNEL
+
+
+@dataclass(frozen=True, slots=True)
+class PushItem:
+    """Units of one SKU in the parcel, with the channel's line item ids for them when it has them."""
+
+    sku: str
+    quantity: int
+    line_item_ids: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
 class Push:
-    """One tracking number to hand back for one order: TikTok's provider name and the order's channel data."""
+    """One tracking number to hand back for one order: TikTok's provider name, the carrier's own service,
+    what of the order the parcel carries, the order's channel data, and `key`, the same on every attempt."""
 
     order_id: str
     tracking_number: str
     provider_name: str
     extra: Mapping[str, str] = field(default_factory=dict)
+    items: tuple[PushItem, ...] = ()
+    carrier: str = ""
+    service: str = ""
+    key: str = ""
 
 
 class ChannelError(Exception):

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from fulfilment.channels.base import outbox_channel
+from fulfilment.domain import line_items
 from fulfilment.domain.combine import address_key, groups
 from fulfilment.domain.routing import RouteDecision
 from fulfilment.domain.shipments import LabelSpec
@@ -114,6 +116,27 @@ def _items(parcel: Parcel) -> tuple[tuple[str, int], ...]:
     return tuple(totals.items())
 
 
+def _outbox_items(shipped: list[tuple[int, Part]]) -> dict[tuple[str, int], list[dict[str, Any]]]:
+    """What each (order, shipment) push carries: the part's units, with the order's line item ids for them
+    handed out parcel by parcel (left out when the order has no ids, or they do not cover its units)."""
+    by_order: dict[str, list[tuple[int, Part]]] = {}
+    for shipment_id, part in shipped:
+        by_order.setdefault(part.order.id, []).append((shipment_id, part))
+    out: dict[tuple[str, int], list[dict[str, Any]]] = {}
+    for order_id, parts in by_order.items():
+        known = line_items.decode((parts[0][1].order.extra or {}).get(line_items.LINE_ITEM_IDS, ""))
+        try:
+            ids = line_items.hand_out(known, [part.items for _, part in parts]) if known else None
+        except ValueError:
+            ids = None
+        for n, (shipment_id, part) in enumerate(parts):
+            rows: list[dict[str, Any]] = [{"sku": sku, "quantity": quantity} for sku, quantity in part.items]
+            for row, line_ids in zip(rows, ids[n] if ids else [], strict=False):
+                row["line_item_ids"] = line_ids
+            out[(order_id, shipment_id)] = rows
+    return out
+
+
 def label_chunk(ctx: Context, session: Session, chunk_id: int) -> None:
     """Move the chunk's routed orders to ``labelled``: shipments, tracking numbers, label PDF, outbox rows.
 
@@ -182,6 +205,9 @@ def label_chunk(ctx: Context, session: Session, chunk_id: int) -> None:
     )
     links = [(s, order_id) for s in specs for order_id in s.order_ids]
     by_id = {order.id: order for order in orders}
+    items = _outbox_items(
+        [(s.shipment_id, part) for parcel, s in zip(parcels, specs, strict=True) for part in parcel.parts]
+    )
     session.execute(insert(ShipmentOrder), [{"shipment_id": s.shipment_id, "order_id": o} for s, o in links])
     session.execute(
         insert(Outbox),
@@ -193,6 +219,7 @@ def label_chunk(ctx: Context, session: Session, chunk_id: int) -> None:
                 "channel": outbox_channel(by_id[order_id].channel, by_id[order_id].extra),
                 "status": "pending",
                 "created_at": now,
+                "items": items[(order_id, s.shipment_id)],
             }
             for s, order_id in links
         ],

@@ -8,7 +8,7 @@ from functools import cache
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from fulfilment.channels.base import FILE_CHANNEL, TIKTOK_API_CHANNEL, ChannelError, Push, TrackingChannel
+from fulfilment.channels.base import FILE_CHANNEL, TIKTOK_API_CHANNEL, ChannelError, Push, PushItem, TrackingChannel
 from fulfilment.channels.bulk_file import write_tracking_upload
 from fulfilment.channels.tiktok_api import TikTokClient
 from fulfilment.channels.tiktok_push import TikTokApiChannel
@@ -81,7 +81,16 @@ def push_one(ctx: Context, outbox_id: int, channel: TrackingChannel | None) -> s
         claimed = outbox.claim(session, outbox_id, TIKTOK_API_CHANNEL)
     if claimed is None:
         return "skipped"
-    push = Push(claimed.order_id, claimed.tracking_number, PROVIDER_NAMES[claimed.carrier], claimed.extra)
+    push = Push(
+        claimed.order_id,
+        claimed.tracking_number,
+        PROVIDER_NAMES[claimed.carrier],
+        claimed.extra,
+        tuple(PushItem(i["sku"], int(i["quantity"]), tuple(i.get("line_item_ids", ()))) for i in claimed.items),
+        claimed.carrier,
+        claimed.service,
+        f"outbox-{claimed.id}",
+    )
     external, error = None, None
     if channel is None:
         status, error = "parked", "the TikTok API is not configured (TIKTOK_APP_KEY etc.)"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import and_, case, or_, select, update
 from sqlalchemy.orm import Session
@@ -32,6 +33,8 @@ class Claimed:
     carrier: str
     extra: dict[str, str]
     attempts: int
+    service: str = ""
+    items: tuple[dict[str, Any], ...] = ()
 
 
 def _claimable(now: datetime, lease_s: float) -> object:
@@ -43,7 +46,16 @@ def claim(session: Session, outbox_id: int, channel: str, lease_s: float = LEASE
     """Take the row for one attempt if it is open and nobody live holds it; None means nothing to do."""
     now = utcnow()
     row = session.execute(
-        select(Outbox.status, Outbox.attempts, Outbox.order_id, Shipment.tracking_number, Shipment.carrier, Order.extra)
+        select(
+            Outbox.status,
+            Outbox.attempts,
+            Outbox.order_id,
+            Outbox.items,
+            Shipment.tracking_number,
+            Shipment.carrier,
+            Shipment.service,
+            Order.extra,
+        )
         .join(Shipment, Shipment.id == Outbox.shipment_id)
         .join(Order, Order.id == Outbox.order_id)
         .where(Outbox.id == outbox_id, Outbox.channel == channel, _claimable(now, lease_s))
@@ -58,7 +70,16 @@ def claim(session: Session, outbox_id: int, channel: str, lease_s: float = LEASE
     if taken.rowcount != 1:
         return None
     audit.record(session, "outbox", [(str(outbox_id), row.status, "sending", f"attempt {row.attempts + 1}")], "push")
-    return Claimed(outbox_id, row.order_id, row.tracking_number or "", row.carrier, dict(row.extra), row.attempts + 1)
+    return Claimed(
+        outbox_id,
+        row.order_id,
+        row.tracking_number or "",
+        row.carrier,
+        dict(row.extra),
+        row.attempts + 1,
+        row.service,
+        tuple(row.items or ()),
+    )
 
 
 def finish(session: Session, claimed: Claimed, status: str, external_id: str | None, error: str | None) -> bool:
