@@ -205,6 +205,7 @@ def label_chunk(ctx: Context, session: Session, chunk_id: int) -> None:
     )
     links = [(s, order_id) for s in specs for order_id in s.order_ids]
     by_id = {order.id: order for order in orders}
+    webhooks = {w.name for w in ctx.settings.webhooks}
     items = _outbox_items(
         [(s.shipment_id, part) for parcel, s in zip(parcels, specs, strict=True) for part in parcel.parts]
     )
@@ -216,7 +217,7 @@ def label_chunk(ctx: Context, session: Session, chunk_id: int) -> None:
                 "order_id": order_id,
                 "shipment_id": s.shipment_id,
                 "batch_id": batch_id,
-                "channel": outbox_channel(by_id[order_id].channel, by_id[order_id].extra),
+                "channel": outbox_channel(by_id[order_id].channel, by_id[order_id].extra, webhooks),
                 "status": "pending",
                 "created_at": now,
                 "items": items[(order_id, s.shipment_id)],

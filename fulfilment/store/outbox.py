@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import and_, case, or_, select, update
 from sqlalchemy.orm import Session
 
+from fulfilment.channels.base import FILE_CHANNEL
 from fulfilment.store import audit
 from fulfilment.store.models import Order, Outbox, Shipment, utcnow
 
@@ -28,6 +29,7 @@ class Claimed:
     """An outbox row claimed for one attempt: what to send, and which attempt this is (1 = first)."""
 
     id: int
+    channel: str
     order_id: str
     tracking_number: str
     carrier: str
@@ -42,12 +44,14 @@ def _claimable(now: datetime, lease_s: float) -> object:
     return or_(Outbox.status.in_(("pending", "retry")), and_(Outbox.status == "sending", Outbox.claimed_at < stale))
 
 
-def claim(session: Session, outbox_id: int, channel: str, lease_s: float = LEASE_S) -> Claimed | None:
-    """Take the row for one attempt if it is open and nobody live holds it; None means nothing to do."""
+def claim(session: Session, outbox_id: int, lease_s: float = LEASE_S) -> Claimed | None:
+    """Take a one-by-one push (not a bulk-file row) for one attempt if it is open and nobody live holds it;
+    None means nothing to do."""
     now = utcnow()
     row = session.execute(
         select(
             Outbox.status,
+            Outbox.channel,
             Outbox.attempts,
             Outbox.order_id,
             Outbox.items,
@@ -58,7 +62,7 @@ def claim(session: Session, outbox_id: int, channel: str, lease_s: float = LEASE
         )
         .join(Shipment, Shipment.id == Outbox.shipment_id)
         .join(Order, Order.id == Outbox.order_id)
-        .where(Outbox.id == outbox_id, Outbox.channel == channel, _claimable(now, lease_s))
+        .where(Outbox.id == outbox_id, Outbox.channel != FILE_CHANNEL, _claimable(now, lease_s))
     ).one_or_none()
     if row is None:
         return None
@@ -72,6 +76,7 @@ def claim(session: Session, outbox_id: int, channel: str, lease_s: float = LEASE
     audit.record(session, "outbox", [(str(outbox_id), row.status, "sending", f"attempt {row.attempts + 1}")], "push")
     return Claimed(
         outbox_id,
+        row.channel,
         row.order_id,
         row.tracking_number or "",
         row.carrier,
@@ -99,9 +104,9 @@ def finish(session: Session, claimed: Claimed, status: str, external_id: str | N
     return True
 
 
-def open_rows(session: Session, channel: str, batch_id: str | None = None, lease_s: float = LEASE_S) -> list[int]:
-    """Ids of rows of `channel` that still need a push (pending, retrying, or stuck with a dead worker)."""
-    query = select(Outbox.id).where(Outbox.channel == channel, _claimable(utcnow(), lease_s)).order_by(Outbox.id)
+def open_rows(session: Session, batch_id: str | None = None, lease_s: float = LEASE_S) -> list[int]:
+    """Ids of one-by-one pushes that still need sending (pending, retrying, or stuck with a dead worker)."""
+    query = select(Outbox.id).where(Outbox.channel != FILE_CHANNEL, _claimable(utcnow(), lease_s)).order_by(Outbox.id)
     if batch_id is not None:
         query = query.where(Outbox.batch_id == batch_id)
     return list(session.scalars(query))
