@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -51,6 +52,19 @@ LABEL_FORMATS = ("pdf", "zpl")
 
 
 @dataclass(frozen=True, slots=True)
+class WebhookSettings:
+    """A shop that takes tracking numbers as signed webhooks: orders whose channel is `name` push to `url`."""
+
+    name: str
+    url: str
+    secret: str
+    timeout_s: float = 10.0
+
+
+WEBHOOK_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,21}")
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     """Resolved settings; build with :func:`load_settings`."""
 
@@ -72,6 +86,7 @@ class Settings:
     label_format: str = "pdf"
     post_stream_delay_s: int = 3600
     pull_every_s: int = 300
+    webhooks: tuple[WebhookSettings, ...] = ()
 
     @property
     def distributed(self) -> bool:
@@ -163,6 +178,31 @@ def _tiktok_settings(env: dict[str, str]) -> TikTokSettings | None:
     )
 
 
+def _webhook_settings(env: dict[str, str]) -> tuple[WebhookSettings, ...]:
+    """The webhook channels named in FULFILMENT_WEBHOOK_CHANNELS, each with its _URL and _SECRET."""
+    names = [n.strip() for n in env.get("FULFILMENT_WEBHOOK_CHANNELS", "").split(",") if n.strip()]
+    timeout = env.get("FULFILMENT_WEBHOOK_TIMEOUT_S", "").strip() or "10"
+    try:
+        timeout_s = float(timeout)
+    except ValueError:
+        raise SettingsError(f"FULFILMENT_WEBHOOK_TIMEOUT_S={timeout!r} is not a number of seconds") from None
+    found = []
+    for name in names:
+        if not WEBHOOK_NAME.fullmatch(name):
+            raise SettingsError(
+                f"FULFILMENT_WEBHOOK_CHANNELS: {name!r} is not a channel name (lowercase letters, digits, - and _, "
+                'at most 22 characters, as in the orders\' "channel" field)'
+            )
+        prefix = f"FULFILMENT_WEBHOOK_{name.upper().replace('-', '_')}_"
+        url, secret = env.get(prefix + "URL", "").strip(), env.get(prefix + "SECRET", "").strip()
+        if not url.startswith(("https://", "http://")):
+            raise SettingsError(f"{prefix}URL must be set to the shop's http(s) address for channel {name!r}")
+        if not secret:
+            raise SettingsError(f"{prefix}SECRET must be set: the key deliveries to channel {name!r} are signed with")
+        found.append(WebhookSettings(name, url, secret, timeout_s))
+    return tuple(found)
+
+
 def load_settings(env: dict[str, str] | None = None) -> Settings:
     """Read the FULFILMENT_* variables, applying the documented defaults."""
     env = dict(os.environ if env is None else env)
@@ -192,4 +232,5 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         label_format=_choice_setting(env, "FULFILMENT_LABEL_FORMAT", LABEL_FORMATS),
         post_stream_delay_s=_int_setting(env, "FULFILMENT_POST_STREAM_DELAY_S", 3600, minimum=0),
         pull_every_s=_int_setting(env, "FULFILMENT_PULL_EVERY_S", 300),
+        webhooks=_webhook_settings(env),
     )

@@ -77,9 +77,8 @@ class PushDeferred(Exception):
 
 @dramatiq.actor(max_retries=push.MAX_ATTEMPTS + 4, min_backoff=500, max_backoff=60_000, time_limit=5 * 60 * 1000)
 def push_outbox(outbox_id: int) -> None:
-    """Make one attempt at pushing one outbox row through the sales channel's API."""
-    ctx = context()
-    if push.push_one(ctx, outbox_id, push.api_channel(ctx)) == "retry":
+    """Make one attempt at pushing one outbox row through its sales channel (TikTok API or a shop's webhook)."""
+    if push.push_one(context(), outbox_id) == "retry":
         raise PushDeferred(f"outbox {outbox_id}: transient error, trying again")
 
 

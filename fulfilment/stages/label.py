@@ -17,11 +17,13 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from fulfilment.channels.base import outbox_channel
+from fulfilment.domain import line_items
 from fulfilment.domain.combine import address_key, groups
 from fulfilment.domain.parcel import Parcel as Box
 from fulfilment.domain.routing import RouteDecision
@@ -142,6 +144,27 @@ def _items(parts: list[Part]) -> tuple[tuple[str, int], ...]:
         for sku, quantity in part.items:
             totals[sku] = totals.get(sku, 0) + quantity
     return tuple(totals.items())
+
+
+def _outbox_items(shipped: list[tuple[int, Part]]) -> dict[tuple[str, int], list[dict[str, Any]]]:
+    """What each (order, shipment) push carries: the part's units, with the order's line item ids for them
+    handed out parcel by parcel (left out when the order has no ids, or they do not cover its units)."""
+    by_order: dict[str, list[tuple[int, Part]]] = {}
+    for shipment_id, part in shipped:
+        by_order.setdefault(part.order.id, []).append((shipment_id, part))
+    out: dict[tuple[str, int], list[dict[str, Any]]] = {}
+    for order_id, parts in by_order.items():
+        known = line_items.decode((parts[0][1].order.extra or {}).get(line_items.LINE_ITEM_IDS, ""))
+        try:
+            ids = line_items.hand_out(known, [part.items for _, part in parts]) if known else None
+        except ValueError:
+            ids = None
+        for n, (shipment_id, part) in enumerate(parts):
+            rows: list[dict[str, Any]] = [{"sku": sku, "quantity": quantity} for sku, quantity in part.items]
+            for row, line_ids in zip(rows, ids[n] if ids else [], strict=False):
+                row["line_item_ids"] = line_ids
+            out[(order_id, shipment_id)] = rows
+    return out
 
 
 def plan_shipments(ctx: Context, chunk_id: int) -> None:
@@ -355,15 +378,21 @@ def label_chunk(ctx: Context, session: Session, chunk_id: int) -> None:
             .values(status="refund_due")
         )
     by_id = {order.id: order for order in orders}
+    parts = {(p.order.id, p.warehouse): p for p in _parts(session, [by_id[oid] for oid in labelled])}
+    items = _outbox_items(
+        [(r.Shipment.id, parts[oid, r.Shipment.warehouse_code]) for oid in labelled for r in by_order[oid]]
+    )
+    webhooks = {w.name for w in ctx.settings.webhooks}
     now = utcnow()
     outbox = [
         {
             "order_id": oid,
             "shipment_id": r.Shipment.id,
             "batch_id": batch_id,
-            "channel": outbox_channel(by_id[oid].channel, by_id[oid].extra),
+            "channel": outbox_channel(by_id[oid].channel, by_id[oid].extra, webhooks),
             "status": "pending",
             "created_at": now,
+            "items": items[oid, r.Shipment.id],
         }
         for oid in labelled
         for r in by_order[oid]

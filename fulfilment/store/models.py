@@ -332,6 +332,9 @@ class Outbox(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     external_id: Mapped[str | None] = mapped_column(String(64))
+    items: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list, server_default="[]")
+    """What of this order the parcel carries: ``{"sku", "quantity"}`` each, with the channel's
+    ``line_item_ids`` for those units when the order has them (a split order's parcels each name their own)."""
 
 
 class WebhookEvent(Base):
@@ -346,12 +349,15 @@ class WebhookEvent(Base):
 
 
 class ScheduledRun(Base):
-    """A batch run to start at `run_at` (e.g. a live session's post-stream batch); `status` due → running → done."""
+    """A run to start at `run_at` (a live session's post-stream batch, or one fire of a `schedules.yaml` entry);
+    `status` due → running → done|failed. A fire is unique per (schedule, time): two schedulers record it once."""
 
     __tablename__ = "scheduled_runs"
+    __table_args__ = (UniqueConstraint("schedule", "run_at"),)
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
     kind: Mapped[str] = mapped_column(String(30))
     session_name: Mapped[str | None] = mapped_column(String(200))
+    schedule: Mapped[str | None] = mapped_column(String(100))
     run_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     status: Mapped[str] = mapped_column(String(20), default="due", index=True)
     batch_id: Mapped[str | None] = mapped_column(String(40))
