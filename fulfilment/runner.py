@@ -6,6 +6,7 @@ import atexit
 import threading
 import time
 from collections.abc import Callable, Sequence
+from contextlib import suppress
 from datetime import timedelta
 from typing import Any
 
@@ -92,10 +93,8 @@ def wait_for_pushes(ctx: Context, timeout_s: float | None, *where: Any, poll_s: 
     deadline = None if timeout_s is None else time.monotonic() + timeout_s
     left: int | None = None
     while True:
-        try:
+        with suppress(TRANSIENT):  # the database connection dropped: ask again
             left = open_push_count(ctx, *where)
-        except TRANSIENT:
-            pass  # the database connection dropped: ask again
         if left == 0 or (deadline is not None and time.monotonic() >= deadline):
             return left if left is not None else open_push_count(ctx, *where)
         time.sleep(poll_s)

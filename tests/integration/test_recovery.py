@@ -16,7 +16,7 @@ from fulfilment.store.models import AuditEntry, Batch, Chunk, Outbox, utcnow
 from fulfilment.sweeper import sweep
 from fulfilment.worker import dispatch
 from tests.e2e.test_cli import fulfil
-from tests.integration.test_tiktok_push import shop_ctx  # noqa: F401 - a fixture
+from tests.integration.test_tiktok_push import shop_ctx  # noqa: F401 - a fixture used below
 
 
 def test_resume_finishes_a_batch_whose_messages_were_lost(embedded_env: dict[str, str]) -> None:
@@ -65,7 +65,8 @@ def test_sweeper_makes_a_fan_in_that_never_fired(embedded_env: dict[str, str]) -
 
 
 def test_sweeper_resends_pushes_whose_messages_were_lost_or_whose_worker_died(
-    shop_ctx, monkeypatch: pytest.MonkeyPatch
+    shop_ctx,  # noqa: F811 - the fixture imported above
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     shop, ctx = shop_ctx
     from fulfilment import runner, worker
