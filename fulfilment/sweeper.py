@@ -68,10 +68,12 @@ def _fan_in_missed(session: Session, batch_id: str, stale_before: datetime | Non
     return stale_before is None or last is None or _naive(last) < _naive(stale_before)
 
 
-def stalled_pushes(session: Session, stale_before: datetime | None, batch_id: str | None = None) -> list[int]:
+def stalled_pushes(
+    session: Session, stale_before: datetime | None, batch_id: str | None = None, lease_s: float = LEASE_S
+) -> list[int]:
     """API pushes (outbox ids) that need a message: never sent and older than `stale_before`, waiting to retry
-    since then, or claimed by a worker whose lease ran out; with no `stale_before`, every open one."""
-    lease_over = utcnow() - timedelta(seconds=LEASE_S)
+    since then, or claimed by a worker whose lease (`lease_s`) ran out; with no `stale_before`, every open one."""
+    lease_over = utcnow() - timedelta(seconds=lease_s)
     held_by_dead = and_(Outbox.status == "sending", Outbox.claimed_at < lease_over)
     if stale_before is None:
         waiting = Outbox.status.in_(("pending", "retry"))
@@ -95,5 +97,5 @@ def sweep(ctx: Context, stale_after: timedelta = STALE_AFTER, batch_id: str | No
         if batch_id is not None:
             query = query.where(Batch.id == batch_id)
         steps = [step for batch in session.scalars(query) for step in batch_work(session, batch, stale_before)]
-        pushes = stalled_pushes(session, stale_before, batch_id)
+        pushes = stalled_pushes(session, stale_before, batch_id, ctx.settings.push_lease_s)
         return steps + [Next(PUSH_STEP, outbox_id) for outbox_id in pushes]

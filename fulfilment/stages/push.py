@@ -78,7 +78,7 @@ def push_one(ctx: Context, outbox_id: int, channel: TrackingChannel | None) -> s
     """One attempt at one API push: ``sent``, ``retry`` (transient error, try later), ``parked`` (a person must
     look; the channel's message is kept), or ``skipped`` (not open, or another worker holds it)."""
     with ctx.session() as session:
-        claimed = outbox.claim(session, outbox_id, TIKTOK_API_CHANNEL)
+        claimed = outbox.claim(session, outbox_id, TIKTOK_API_CHANNEL, ctx.settings.push_lease_s)
     if claimed is None:
         return "skipped"
     push = Push(claimed.order_id, claimed.tracking_number, PROVIDER_NAMES[claimed.carrier], claimed.extra)
