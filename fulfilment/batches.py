@@ -143,7 +143,7 @@ def run_chunk_stage(ctx: Context, chunk_id: int, stage: str) -> list[Next]:
         following = next_chunk_stage(stage)
         set_chunk_stage(session, chunk, following)
         if following == "done":
-            return _fan_in(session, chunk.batch_id)
+            return fan_in(session, chunk.batch_id)
         messages = [] if following == "allocate" else [Next(following, chunk_id)]
         if following == "allocate" or stage == "allocate":
             locked_batch(session, chunk.batch_id)
@@ -193,10 +193,10 @@ def give_up_chunk(ctx: Context, chunk_id: int, stage: str, error: str) -> list[N
         set_chunk_stage(session, chunk, "done")
         locked_batch(session, chunk.batch_id)
         turn = allocation_turn(session, chunk.batch_id)
-        return ([Next("allocate", turn)] if turn is not None else []) + _fan_in(session, chunk.batch_id)
+        return ([Next("allocate", turn)] if turn is not None else []) + fan_in(session, chunk.batch_id)
 
 
-def _fan_in(session: Session, batch_id: str) -> list[Next]:
+def fan_in(session: Session, batch_id: str) -> list[Next]:
     """Under a lock on the batch row, the last chunk to finish moves the batch on to its documents."""
     batch = locked_batch(session, batch_id)
     open_chunks = session.scalar(select(func.count()).where(Chunk.batch_id == batch_id, Chunk.stage != "done"))

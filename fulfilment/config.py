@@ -87,6 +87,7 @@ class Settings:
     post_stream_delay_s: int = 3600
     pull_every_s: int = 300
     webhooks: tuple[WebhookSettings, ...] = ()
+    push_lease_s: int = 120
 
     @property
     def distributed(self) -> bool:
@@ -233,4 +234,5 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         post_stream_delay_s=_int_setting(env, "FULFILMENT_POST_STREAM_DELAY_S", 3600, minimum=0),
         pull_every_s=_int_setting(env, "FULFILMENT_PULL_EVERY_S", 300),
         webhooks=_webhook_settings(env),
+        push_lease_s=_int_setting(env, "FULFILMENT_PUSH_LEASE_S", 120, minimum=5),
     )

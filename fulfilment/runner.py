@@ -6,6 +6,7 @@ import atexit
 import threading
 import time
 from collections.abc import Callable, Sequence
+from contextlib import suppress
 from datetime import timedelta
 from typing import Any
 
@@ -16,7 +17,7 @@ from fulfilment import batches
 from fulfilment.pipeline import Context
 from fulfilment.store import outbox
 from fulfilment.store.models import Batch, Order, Outbox
-from fulfilment.sweeper import sweep
+from fulfilment.sweeper import TRANSIENT, sweep
 
 Progress = Callable[[int, int, str], None]
 """Called with (orders finished, orders in the batch, batch status) while a batch runs."""
@@ -65,15 +66,19 @@ def wait_for(
 
     deadline = None if timeout_s is None else time.monotonic() + timeout_s
     next_sweep = time.monotonic() + SWEEP_EVERY_S
+    status = "unknown"
     while True:
-        done, total, status = progress_of(ctx, batch_id)
-        if progress:
-            progress(done, total, status)
+        try:
+            done, total, status = progress_of(ctx, batch_id)
+            if progress:
+                progress(done, total, status)
+            if time.monotonic() > next_sweep and status not in batches.TERMINAL:
+                next_sweep = time.monotonic() + SWEEP_EVERY_S
+                dispatch(sweep(ctx, batch_id=batch_id))
+        except TRANSIENT:
+            pass  # a dropped database connection or a Redis restart: poll again (a new connection is made)
         if status in batches.TERMINAL or (deadline is not None and time.monotonic() > deadline):
             return status
-        if time.monotonic() > next_sweep:
-            dispatch(sweep(ctx, batch_id=batch_id))
-            next_sweep = time.monotonic() + SWEEP_EVERY_S
         time.sleep(poll_s)
 
 
@@ -86,9 +91,13 @@ def open_push_count(ctx: Context, *where: Any) -> int:
 def wait_for_pushes(ctx: Context, timeout_s: float | None, *where: Any, poll_s: float = 0.2) -> int:
     """Poll until every push matching `where` is sent or parked (or the timeout passes); returns how many are open."""
     deadline = None if timeout_s is None else time.monotonic() + timeout_s
-    while (left := open_push_count(ctx, *where)) and (deadline is None or time.monotonic() < deadline):
+    left: int | None = None
+    while True:
+        with suppress(TRANSIENT):  # the database connection dropped: ask again
+            left = open_push_count(ctx, *where)
+        if left == 0 or (deadline is not None and time.monotonic() >= deadline):
+            return left if left is not None else open_push_count(ctx, *where)
         time.sleep(poll_s)
-    return left
 
 
 def _drive(

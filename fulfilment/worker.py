@@ -8,8 +8,11 @@ the environment is set.
 from __future__ import annotations
 
 import dramatiq
+import redis
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.brokers.stub import StubBroker
+from redis.backoff import ExponentialBackoff
+from redis.retry import Retry
 
 from fulfilment import batches
 from fulfilment.batches import Next
@@ -17,23 +20,44 @@ from fulfilment.config import load_settings
 from fulfilment.pipeline import CHUNK_STAGES, context
 from fulfilment.stages import push
 
+# The Redis broker's recovery settings, all here (the README's "Crashes and lost messages" explains them).
 HEARTBEAT_TIMEOUT_MS = 15_000
 """A worker silent this long counts as dead and its unacked messages may be requeued (dramatiq's default: 60 s)."""
 
 MAINTENANCE_CHANCE = 10_000
 """Per million Redis commands, how often a worker runs the dead-worker requeue (default 1,000: too rare)."""
 
+DEAD_MESSAGE_TTL_MS = 7 * 24 * 3600 * 1000
+"""How long dead-lettered messages stay in Redis for a person to look at (dramatiq's default, a week)."""
+
+REDIS_RETRIES = 8
+"""Attempts at each Redis command across a connection error, backing off 0.1 s doubling to 2 s: about 9 s in all,
+so a worker rides out a brief Redis restart instead of failing the step it just finished."""
+
 RETRY_OPTIONS = {"max_retries": 5, "min_backoff": 500, "max_backoff": 30_000, "time_limit": 15 * 60 * 1000}
+
+
+def redis_pool(url: str) -> redis.ConnectionPool:
+    """Connections to Redis that retry a command (after reconnecting) through a short outage."""
+    return redis.ConnectionPool.from_url(
+        url,
+        socket_connect_timeout=2,
+        socket_timeout=10,
+        health_check_interval=15,
+        retry=Retry(ExponentialBackoff(cap=2, base=0.1), REDIS_RETRIES),
+        retry_on_error=[redis.ConnectionError, redis.TimeoutError],
+    )
 
 
 def _make_broker() -> dramatiq.Broker:
     settings = load_settings()
     if settings.redis_url:
         return RedisBroker(
-            url=settings.redis_url,
+            connection_pool=redis_pool(settings.redis_url),
             namespace=settings.redis_namespace,
             heartbeat_timeout=HEARTBEAT_TIMEOUT_MS,
             maintenance_chance=MAINTENANCE_CHANCE,
+            dead_message_ttl=DEAD_MESSAGE_TTL_MS,
         )
     return StubBroker()
 

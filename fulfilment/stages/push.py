@@ -103,7 +103,7 @@ def push_one(ctx: Context, outbox_id: int, channel: TrackingChannel | None = Non
     (transient error, try later), ``parked`` (a person must look; the channel's message is kept), or ``skipped``
     (not open, or another worker holds it)."""
     with ctx.session() as session:
-        claimed = outbox.claim(session, outbox_id)
+        claimed = outbox.claim(session, outbox_id, ctx.settings.push_lease_s)
     if claimed is None:
         return "skipped"
     channel = channel or channel_for(ctx, claimed.channel)

@@ -5,15 +5,18 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
-from sqlalchemy import update
+import pytest
+from sqlalchemy import func, select, update
 
 from fulfilment import batches
 from fulfilment.config import load_settings
 from fulfilment.demo import prepare_demo
 from fulfilment.pipeline import context
-from fulfilment.store.models import Chunk, utcnow
+from fulfilment.store.models import AuditEntry, Batch, Chunk, Outbox, utcnow
 from fulfilment.sweeper import sweep
+from fulfilment.worker import dispatch
 from tests.e2e.test_cli import fulfil
+from tests.integration.test_tiktok_push import shop_ctx  # noqa: F401 - a fixture used below
 
 
 def test_resume_finishes_a_batch_whose_messages_were_lost(embedded_env: dict[str, str]) -> None:
@@ -43,3 +46,58 @@ def test_sweeper_resends_only_stalled_steps(embedded_env: dict[str, str]) -> Non
         s.execute(update(Chunk).where(Chunk.id == stalled).values(updated_at=utcnow() - timedelta(minutes=5)))
     assert sweep(ctx, timedelta(minutes=2)) == [batches.Next("screen", stalled)]
     assert {step.target for step in sweep(ctx, timedelta(0), batch_id)} == {step.target for step in first}
+
+
+def test_sweeper_makes_a_fan_in_that_never_fired(embedded_env: dict[str, str]) -> None:
+    ctx = context(load_settings())
+    session_name, _export, _ = prepare_demo(ctx, 60, seed=9)
+    batch_id, _first = batches.start_batch(ctx, session_name)
+    with ctx.session() as s:  # every chunk finished, but the step after the last one was lost
+        s.execute(update(Chunk).where(Chunk.batch_id == batch_id).values(stage="done", updated_at=utcnow()))
+    assert sweep(ctx, timedelta(minutes=2)) == [], "a fan-in that may still be on its way is left alone"
+    with ctx.session() as s:
+        s.execute(update(Chunk).where(Chunk.batch_id == batch_id).values(updated_at=utcnow() - timedelta(minutes=5)))
+    assert sweep(ctx, timedelta(minutes=2)) == [batches.Next("documenting", batch_id)]
+    with ctx.session() as s:
+        assert s.get(Batch, batch_id).status == "documenting"
+        assert s.scalar(select(func.count()).where(AuditEntry.entity_id == batch_id)) == 2
+    assert sweep(ctx, timedelta(minutes=2)) == [], "the fan-in is made once"
+
+
+def test_sweeper_resends_pushes_whose_messages_were_lost_or_whose_worker_died(
+    shop_ctx,  # noqa: F811 - the fixture imported above
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    shop, ctx = shop_ctx
+    from fulfilment import runner, worker
+
+    send, wait_for_pushes = worker.push_outbox.send, runner.wait_for_pushes
+    monkeypatch.setattr(worker.push_outbox, "send", lambda *_: None)  # every push message is lost (Redis restarted)
+    monkeypatch.setattr(runner, "wait_for_pushes", lambda *_: 0)
+    labelled = runner.run_batch(ctx, timeout_s=300)["counts"]["labelled"]
+    monkeypatch.setattr(worker.push_outbox, "send", send)
+    monkeypatch.setattr(runner, "wait_for_pushes", wait_for_pushes)
+    with ctx.session() as s:
+        ids = list(s.scalars(select(Outbox.id).order_by(Outbox.id)))
+    assert len(ids) == labelled > 100
+    assert not [step for step in sweep(ctx) if step.stage == batches.PUSH_STEP], "fresh pushes are not stalled"
+
+    long_ago = utcnow() - timedelta(minutes=10)
+    dead, live = ids[0], ids[1]
+    with ctx.session() as s:
+        s.execute(update(Outbox).values(created_at=long_ago))
+        s.execute(update(Outbox).where(Outbox.id == dead).values(status="sending", attempts=1, claimed_at=long_ago))
+        s.execute(update(Outbox).where(Outbox.id == live).values(status="sending", attempts=1, claimed_at=utcnow()))
+    steps = sweep(ctx)
+    assert steps == [batches.Next(batches.PUSH_STEP, i) for i in ids if i != live], "a live worker's push is left"
+
+    runner.embedded_worker()
+    dispatch(steps)
+    runner.wait_for_pushes(ctx, 120, Outbox.id != live)
+    with ctx.session() as s:
+        assert dict(s.execute(select(Outbox.status, func.count()).group_by(Outbox.status)).all()) == {
+            "sent": labelled - 1,
+            "sending": 1,
+        }
+    assert len(shop.ledger) == labelled - 1
+    assert shop.requests["packages_of"] >= 1, "the dead worker's push was checked with TikTok before sending"
