@@ -29,6 +29,8 @@ CURSOR = "tiktok_api"
 OVERLAP_S = 120
 """The next pull starts this long before the last one did (clock skew; re-reading an order changes nothing)."""
 LINE_ITEM_IDS = "line_item_ids"
+LINE_ITEM_SKUS = "line_item_skus"
+"""The SKU of each line item, in the order of LINE_ITEM_IDS: a split order's package holds only its own units."""
 DELIVERY_OPTION_ID = "delivery_option_id"
 
 
@@ -70,12 +72,16 @@ def _state(address: dict[str, Any]) -> str:
     return state_code(str(l1.get("address_name") or "")) or ""
 
 
+def _sku(item: dict[str, Any]) -> str:
+    return str(item.get("seller_sku") or item.get("sku_id") or "")
+
+
 def _lines(items: list[dict[str, Any]]) -> list[OrderLine]:
     """One line per SKU in first-seen order; quantity is the number of line items (units) of that SKU."""
     counts: Counter[str] = Counter()
     first: dict[str, dict[str, Any]] = {}
     for item in items:
-        sku = str(item.get("seller_sku") or item.get("sku_id") or "")
+        sku = _sku(item)
         counts[sku] += 1
         first.setdefault(sku, item)
     return [
@@ -103,6 +109,7 @@ def map_order(order: dict[str, Any]) -> tuple[ImportedOrder | None, str]:
     )
     extra = {
         LINE_ITEM_IDS: ",".join(str(item["id"]) for item in order.get("line_items", [])),
+        LINE_ITEM_SKUS: ",".join(_sku(item) for item in order.get("line_items", [])),
         DELIVERY_OPTION_ID: str(order.get("delivery_option_id") or ""),
         "auto_combine_group_id": str(order.get("auto_combine_group_id") or ""),
     }

@@ -15,9 +15,10 @@ from fulfilment.channels.tiktok_push import TikTokApiChannel
 from fulfilment.config import TikTokSettings
 from fulfilment.domain.shipments import TrackingRow
 from fulfilment.domain.tracking import PROVIDER_NAMES
+from fulfilment.ingest.tiktok_api import LINE_ITEM_IDS, LINE_ITEM_SKUS
 from fulfilment.pipeline import Context
 from fulfilment.store import outbox
-from fulfilment.store.models import Outbox, Shipment, utcnow
+from fulfilment.store.models import Outbox, Reservation, Shipment, ShipmentOrder, utcnow
 
 MAX_ATTEMPTS = 8
 """Transient failures after which a push is parked for a person."""
@@ -81,10 +82,14 @@ def push_one(ctx: Context, outbox_id: int, channel: TrackingChannel | None) -> s
         claimed = outbox.claim(session, outbox_id, TIKTOK_API_CHANNEL, ctx.settings.push_lease_s)
     if claimed is None:
         return "skipped"
-    push = Push(claimed.order_id, claimed.tracking_number, PROVIDER_NAMES[claimed.carrier], claimed.extra)
+    with ctx.session() as session:
+        extra = {**claimed.extra, LINE_ITEM_IDS: ",".join(package_line_items(session, claimed))}
+    push = Push(claimed.order_id, claimed.tracking_number, PROVIDER_NAMES[claimed.carrier], extra)
     external, error = None, None
     if channel is None:
         status, error = "parked", "the TikTok API is not configured (TIKTOK_APP_KEY etc.)"
+    elif not extra[LINE_ITEM_IDS]:
+        status, error = "parked", "the order ships in several packages, but which line item is which SKU is unknown"
     else:
         try:
             external, status = _attempt(channel, push, claimed.attempts), "sent"
@@ -96,6 +101,40 @@ def push_one(ctx: Context, outbox_id: int, channel: TrackingChannel | None) -> s
     with ctx.session() as session:
         outbox.finish(session, claimed, status, external, error)
     return status
+
+
+def package_line_items(session: Session, claimed: outbox.Claimed) -> list[str]:
+    """The order's line item ids in the claimed push's package: all of them, unless the order was split across
+    warehouses; then each package takes its units' ids, SKU by SKU, packages in shipment order (so a retry names
+    the same ids). Empty when a split order's line items carry no SKUs."""
+    ids = [i for i in claimed.extra.get(LINE_ITEM_IDS, "").split(",") if i]
+    packages = session.execute(
+        select(ShipmentOrder.shipment_id, Shipment.warehouse_code)
+        .join(Shipment, Shipment.id == ShipmentOrder.shipment_id)
+        .where(ShipmentOrder.order_id == claimed.order_id)
+        .order_by(ShipmentOrder.shipment_id)
+    ).all()
+    if len(packages) < 2:
+        return ids
+    skus = claimed.extra.get(LINE_ITEM_SKUS, "").split(",")
+    if len(skus) != len(ids):
+        return []
+    unused: dict[str, list[str]] = {}
+    for item_id, sku in zip(ids, skus, strict=True):
+        unused.setdefault(sku, []).append(item_id)
+    units = session.execute(
+        select(Reservation.warehouse_code, Reservation.sku, Reservation.quantity)
+        .where(Reservation.order_id == claimed.order_id, Reservation.status == "deducted")
+        .order_by(Reservation.id)
+    ).all()
+    for shipment_id, warehouse in packages:
+        taken = []
+        for _, sku, quantity in (u for u in units if u.warehouse_code == warehouse):
+            taken += unused.get(sku, [])[:quantity]
+            unused[sku] = unused.get(sku, [])[quantity:]
+        if shipment_id == claimed.shipment_id:
+            return taken
+    return []
 
 
 def open_pushes(session: Session, batch_id: str | None = None) -> list[int]:

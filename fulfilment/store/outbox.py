@@ -32,6 +32,7 @@ class Claimed:
     carrier: str
     extra: dict[str, str]
     attempts: int
+    shipment_id: int
 
 
 def _claimable(now: datetime, lease_s: float) -> object:
@@ -43,7 +44,15 @@ def claim(session: Session, outbox_id: int, channel: str, lease_s: float = LEASE
     """Take the row for one attempt if it is open and nobody live holds it; None means nothing to do."""
     now = utcnow()
     row = session.execute(
-        select(Outbox.status, Outbox.attempts, Outbox.order_id, Shipment.tracking_number, Shipment.carrier, Order.extra)
+        select(
+            Outbox.status,
+            Outbox.attempts,
+            Outbox.order_id,
+            Outbox.shipment_id,
+            Shipment.tracking_number,
+            Shipment.carrier,
+            Order.extra,
+        )
         .join(Shipment, Shipment.id == Outbox.shipment_id)
         .join(Order, Order.id == Outbox.order_id)
         .where(Outbox.id == outbox_id, Outbox.channel == channel, _claimable(now, lease_s))
@@ -58,7 +67,8 @@ def claim(session: Session, outbox_id: int, channel: str, lease_s: float = LEASE
     if taken.rowcount != 1:
         return None
     audit.record(session, "outbox", [(str(outbox_id), row.status, "sending", f"attempt {row.attempts + 1}")], "push")
-    return Claimed(outbox_id, row.order_id, row.tracking_number or "", row.carrier, dict(row.extra), row.attempts + 1)
+    tracking = row.tracking_number or ""
+    return Claimed(outbox_id, row.order_id, tracking, row.carrier, dict(row.extra), row.attempts + 1, row.shipment_id)
 
 
 def finish(session: Session, claimed: Claimed, status: str, external_id: str | None, error: str | None) -> bool:
