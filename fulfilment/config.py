@@ -61,7 +61,6 @@ class Settings:
 
     tiktok: TikTokSettings | None = None
     post_stream_delay_s: int = 3600
-    pull_every_s: int = 300
     webhooks: tuple[WebhookSettings, ...] = ()
 
     @property
@@ -171,6 +170,5 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         secure_cookies=_flag_setting(env, "FULFILMENT_SECURE_COOKIES", False),
         tiktok=_tiktok_settings(env),
         post_stream_delay_s=_int_setting(env, "FULFILMENT_POST_STREAM_DELAY_S", 3600, minimum=0),
-        pull_every_s=_int_setting(env, "FULFILMENT_PULL_EVERY_S", 300),
         webhooks=_webhook_settings(env),
     )
