@@ -85,7 +85,6 @@ class Settings:
     shippo: ShippoSettings | None = None
     label_format: str = "pdf"
     post_stream_delay_s: int = 3600
-    pull_every_s: int = 300
     webhooks: tuple[WebhookSettings, ...] = ()
     push_lease_s: int = 120
 
@@ -232,7 +231,6 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         shippo=_shippo_settings(env) if provider == "shippo" else None,
         label_format=_choice_setting(env, "FULFILMENT_LABEL_FORMAT", LABEL_FORMATS),
         post_stream_delay_s=_int_setting(env, "FULFILMENT_POST_STREAM_DELAY_S", 3600, minimum=0),
-        pull_every_s=_int_setting(env, "FULFILMENT_PULL_EVERY_S", 300),
         webhooks=_webhook_settings(env),
         push_lease_s=_int_setting(env, "FULFILMENT_PUSH_LEASE_S", 120, minimum=5),
     )

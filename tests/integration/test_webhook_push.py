@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import random
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,6 +19,7 @@ from fulfilment.runner import run_batch
 from fulfilment.store.models import Outbox, Shipment
 from fulfilment.store.orders import upsert_orders
 from tests.conftest import fulfil_env
+from tests.e2e.test_cli import fulfil
 from tests.standins.http import Faults
 from tests.standins.shop_webhook import FAULT_KINDS, WebhookShop
 from tests.standins.tiktok import SKUS, STATES
@@ -123,3 +125,11 @@ def test_a_wrong_secret_is_refused_and_parked_with_the_shops_message(shop, sqlit
     for row in hooked:
         assert row.status == "parked" and row.attempts == 1
         assert row.last_error == "acme webhook: HTTP 401: signature does not match: check the shared secret"
+
+    env = {k: v for k, v in os.environ.items() if k.startswith("FULFILMENT_")}
+    parked = json.loads(fulfil(env, "push", "parked", "--json").stdout)["parked"]
+    assert {(p["channel"], p["message"]) for p in parked} == {("webhook:acme", hooked[0].last_error)}
+    env["FULFILMENT_WEBHOOK_ACME_SECRET"] = shop.secret  # the person fixes the secret and retries
+    retried = fulfil(env, "push", "retry", *(str(p["outbox_id"]) for p in parked))
+    assert retried.returncode == 0, retried.stderr
+    assert len(shop.deliveries) == len(hooked) == shop.requests["new"]
