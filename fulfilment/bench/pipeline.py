@@ -45,10 +45,10 @@ STAGE_OF = {
 }
 
 
-def floor_s(orders: list, work: Path) -> float:
-    """Seconds to draw every order's label (one canvas per chunk) and merge them into one PDF."""
+def bench_specs(orders: list) -> list[LabelSpec]:
+    """A USPS label from the first warehouse for each simulated order."""
     warehouse = load_rules(ROOT / "rules").warehouses[0]
-    specs = [
+    return [
         LabelSpec(
             shipment_id=i,
             order_ids=(o.id,),
@@ -64,6 +64,11 @@ def floor_s(orders: list, work: Path) -> float:
         )
         for i, o in enumerate(orders)
     ]
+
+
+def floor_s(orders: list, work: Path) -> float:
+    """Seconds to draw every order's label (one canvas per chunk) and merge them into one PDF."""
+    specs = bench_specs(orders)
 
     def render_and_merge() -> None:
         pages = []

@@ -8,22 +8,26 @@ Only the base-14 fonts are used (no embedding), and bars are drawn as one filled
 from __future__ import annotations
 
 import io
-import unicodedata
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
-from functools import lru_cache
 from pathlib import Path
 from typing import BinaryIO
 
 from reportlab import rl_config
-from reportlab.graphics.barcode.code128 import Code128
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 
-from fulfilment.domain.orders import Address
 from fulfilment.domain.shipments import LabelSpec
 from fulfilment.domain.tracking import local_tracking_number
+from fulfilment.labels.content import (
+    TEST_MARK,
+    LabelContent,
+    code128_pattern,
+    label_content,
+    latin_text,
+    pattern_modules,
+)
 from fulfilment.labels.provider import CONTENT_TYPES, BoughtLabel, LabelRequest, PurchaseJournal, Settled
 
 PAGE_W, PAGE_H = 288.0, 432.0  # 4 x 6 in
@@ -34,39 +38,12 @@ BAR_MAX = 1.6  # wider modules decode more easily; cap so common numbers stay we
 BAR_QUIET = 10  # quiet zone in modules on each side
 BAR_HEIGHT = 68.0
 COMPRESS = True  # zlib page streams: faster overall than none (less to write) and ~1/3 of the size
-TEST_MARK = "NOT POSTAGE \u2014 TEST LABEL"
 
 FONT = "Helvetica"
 BOLD = "Helvetica-Bold"
 MONO = "Courier-Bold"
 
 LABEL_COL = 50.0  # x offset of the values after ORDERS / ITEMS
-_FOLD = str.maketrans("ŁłØøĐđĦħıŀĿ", "LlOoDdHhilL")
-
-CARRIER_TITLES = {"usps": "USPS", "ups": "UPS", "fedex": "FedEx"}
-
-
-@lru_cache(maxsize=4096)
-def latin_text(text: str) -> str:
-    """`text` restricted to what the base-14 fonts can show (cp1252): accents folded, the rest as ``?``."""
-    if text.isascii():
-        return text
-    out = []
-    for ch in text:
-        try:
-            ch.encode("cp1252")
-            out.append(ch)
-            continue
-        except UnicodeEncodeError:
-            pass
-        folded = unicodedata.normalize("NFKD", ch.translate(_FOLD))
-        base = "".join(c for c in folded if not unicodedata.combining(c))
-        try:
-            base.encode("cp1252")
-            out.append(base or "?")
-        except UnicodeEncodeError:
-            out.append("?")
-    return "".join(out)
 
 
 def _fit(text: str, font: str, size: float, width: float, min_size: float) -> tuple[str, float]:
@@ -90,21 +67,6 @@ def _draw_fitted(c: Canvas, x: float, y: float, text: str, font: str, size: floa
     c.drawString(x, y, text)
 
 
-def _bar_pattern(value: str) -> str:
-    """Code128 module pattern of `value` (upper-case letters are bars, lower-case spaces; letter = width)."""
-    bc = Code128(value, quiet=0)
-    bc.validate()
-    if not bc.valid or not value:
-        raise ValueError(f"tracking number {value!r} cannot be drawn as Code128 (empty or not ASCII)")
-    bc.encode()
-    return bc.decompose()
-
-
-def _pattern_modules(pattern: str) -> int:
-    """Width of a Code128 pattern in modules."""
-    return sum((ord(ch) & 31) for ch in pattern)
-
-
 def _draw_code128(c: Canvas, value: str, y: float, height: float) -> float:
     """Draw `value` as Code128 centred across the page with its bottom at `y`; returns the module width.
 
@@ -113,8 +75,8 @@ def _draw_code128(c: Canvas, value: str, y: float, height: float) -> float:
     The bars go into the page as one raw ``re``/``f`` path (reportlab's per-rect float formatting is the
     slowest part of a label otherwise). The current fill colour must be black.
     """
-    pattern = _bar_pattern(value)
-    modules = _pattern_modules(pattern)
+    pattern = code128_pattern(value)
+    modules = pattern_modules(pattern)
     bar = min(BAR_MAX, PAGE_W / (modules + 2 * BAR_QUIET))
     if bar < BAR_MIN:
         raise ValueError(f"tracking number {value!r} is too long for a 13 mil Code128 on a 4 in label")
@@ -132,24 +94,6 @@ def _draw_code128(c: Canvas, value: str, y: float, height: float) -> float:
     return bar
 
 
-def _address_lines(a: Address) -> list[str]:
-    """Street lines of an address (without name and city line)."""
-    return [s for s in (a.street1, a.street2) if s]
-
-
-def _format_weight(oz: float) -> str:
-    """``2 lb 3.5 oz`` or ``11.2 oz``."""
-    lb, rest = divmod(round(max(oz, 0.0), 1), 16.0)
-    if lb:
-        return f"{int(lb)} lb {rest:.1f} oz"
-    return f"{rest:.1f} oz"
-
-
-def _group(number: str) -> str:
-    """Tracking number in groups of four for reading aloud."""
-    return " ".join(number[i : i + 4] for i in range(0, len(number), 4))
-
-
 def _banner(c: Canvas, y: float, height: float, size: float) -> None:
     """A black bar across the page with the white TEST mark, bottom at `y`."""
     c.setFillGray(0)
@@ -160,47 +104,44 @@ def _banner(c: Canvas, y: float, height: float, size: float) -> None:
     c.setFillGray(0)
 
 
-def _draw_header(c: Canvas, spec: LabelSpec, top: float) -> float:
+def _draw_header(c: Canvas, label: LabelContent, top: float) -> float:
     """Ship-from block (left) and carrier / service / weight (right); returns the y below it."""
     left_w = INNER_W * 0.58
     y = top - 7
     c.setFont(BOLD, 6.5)
     c.drawString(MARGIN, y, "FROM")
-    a = spec.ship_from
-    lines = [a.name, *_address_lines(a), f"{a.city}, {a.state} {a.zip}"]
-    for line in lines[:4]:
+    for line in label.from_lines:
         y -= 8
         _draw_fitted(c, MARGIN, y, line, FONT, 7, left_w)
     right_x = MARGIN + left_w + 6
     right_w = PAGE_W - MARGIN - right_x
-    carrier = CARRIER_TITLES.get(spec.carrier, spec.carrier.upper())
     rx = PAGE_W - MARGIN
-    text, size = _fit(carrier, BOLD, 22, right_w, 10)
+    text, size = _fit(label.carrier, BOLD, 22, right_w, 10)
     c.setFont(BOLD, size)
     c.drawRightString(rx, top - 20, text)
-    text, size = _fit(spec.service_name, BOLD, 8, right_w, 5)
+    text, size = _fit(label.service, BOLD, 8, right_w, 5)
     c.setFont(BOLD, size)
     c.drawRightString(rx, top - 31, text)
     c.setFont(FONT, 8)
-    c.drawRightString(rx, top - 41, f"WT {_format_weight(spec.weight_oz)}")
+    c.drawRightString(rx, top - 41, label.weight)
     return min(y, top - 41) - 6
 
 
-def _draw_ship_to(c: Canvas, a: Address, top: float) -> float:
+def _draw_ship_to(c: Canvas, label: LabelContent, top: float) -> float:
     """The large ship-to block; the ZIP is never cut. Returns the y below it."""
     x = MARGIN + 6
     w = INNER_W - 6
     c.setFont(BOLD, 7)
     c.drawString(MARGIN, top - 8, "SHIP TO:")
     y = top - 24
-    _draw_fitted(c, x, y, a.name, BOLD, 14, w)
-    for line in _address_lines(a):
+    _draw_fitted(c, x, y, label.to_name, BOLD, 14, w)
+    for line in label.to_streets:
         y -= 15
         _draw_fitted(c, x, y, line, FONT, 13, w)
     y -= 18
-    tail = latin_text(f"  {a.state} {a.zip}")
+    tail = f"  {label.to_state_zip}"
     tail_w = stringWidth(tail, BOLD, 15)
-    city, size = _fit(a.city, BOLD, 15, w - tail_w, 9)
+    city, size = _fit(label.to_city, BOLD, 15, w - tail_w, 9)
     c.setFont(BOLD, size)
     c.drawString(x, y, city)
     c.setFont(BOLD, 15)
@@ -208,29 +149,29 @@ def _draw_ship_to(c: Canvas, a: Address, top: float) -> float:
     return y - 8
 
 
-def _draw_tracking(c: Canvas, spec: LabelSpec, top: float) -> float:
+def _draw_tracking(c: Canvas, label: LabelContent, top: float) -> float:
     """Code128 of the tracking number and its human-readable text; returns the y below it."""
     c.setFont(BOLD, 7)
-    carrier = CARRIER_TITLES.get(spec.carrier, spec.carrier.upper())
-    c.drawCentredString(PAGE_W / 2, top - 8, f"{carrier} TRACKING #")
+    c.drawCentredString(PAGE_W / 2, top - 8, label.tracking_title)
     bottom = top - 12 - BAR_HEIGHT
-    _draw_code128(c, spec.tracking_number, bottom, BAR_HEIGHT)
-    text, size = _fit(_group(spec.tracking_number), MONO, 11, INNER_W, 7)
+    _draw_code128(c, label.tracking, bottom, BAR_HEIGHT)
+    text, size = _fit(label.tracking_grouped, MONO, 11, INNER_W, 7)
     c.setFont(MONO, size)
     c.drawCentredString(PAGE_W / 2, bottom - 12, text)
     return bottom - 18
 
 
-def _draw_orders(c: Canvas, order_ids: Sequence[str], top: float) -> float:
+def _draw_orders(c: Canvas, label: LabelContent, top: float) -> float:
     """All order ids in a grid (a combined shipment lists every one); returns the y below it.
 
     Up to 24 ids (TikTok combines at most 20) leave room for the items summary.
     """
+    order_ids = label.order_ids
     n = len(order_ids)
     c.setFont(BOLD, 7)
-    c.drawString(MARGIN, top - 8, "ORDER" if n == 1 else f"ORDERS ({n})")
+    c.drawString(MARGIN, top - 8, label.orders_title)
     size = 9.0 if n <= 3 else 7.0 if n <= 12 else 6.0
-    widest = max((stringWidth(latin_text(o), FONT, size) for o in order_ids), default=0.0)
+    widest = max((stringWidth(o, FONT, size) for o in order_ids), default=0.0)
     x0 = MARGIN + LABEL_COL
     avail = PAGE_W - MARGIN - x0
     cols = max(1, int((avail + 8) // (widest + 8)))
@@ -239,7 +180,7 @@ def _draw_orders(c: Canvas, order_ids: Sequence[str], top: float) -> float:
     y = top - 8
     for i, oid in enumerate(order_ids):
         row, col = divmod(i, cols)
-        text, fsize = _fit(oid, FONT, size, avail, 4) if cols == 1 else (latin_text(oid), size)
+        text, fsize = _fit(oid, FONT, size, avail, 4) if cols == 1 else (oid, size)
         if fsize != size:
             c.setFont(FONT, fsize)
         c.drawString(x0 + col * (widest + 8), y - row * step, text)
@@ -249,14 +190,7 @@ def _draw_orders(c: Canvas, order_ids: Sequence[str], top: float) -> float:
     return top - 8 - max(rows - 1, 0) * step - 6
 
 
-def _items_text(items: Sequence[tuple[str, int]]) -> str:
-    """``SKU-A x2, SKU-B x1`` with the total unit count first."""
-    units = sum(q for _, q in items)
-    body = ", ".join(f"{sku} \u00d7{q}" for sku, q in items)
-    return f"{units} unit{'s' if units != 1 else ''}: {body}"
-
-
-def _draw_items(c: Canvas, items: Sequence[tuple[str, int]], top: float, bottom: float) -> None:
+def _draw_items(c: Canvas, items: str, top: float, bottom: float) -> None:
     """Items summary wrapped over the lines that fit between `top` and `bottom`, ending ``…more`` when cut."""
     c.setFont(BOLD, 7)
     c.drawString(MARGIN, top - 8, "ITEMS")
@@ -266,8 +200,7 @@ def _draw_items(c: Canvas, items: Sequence[tuple[str, int]], top: float, bottom:
     max_lines = max(1, int((top - bottom - 2) // step))
     lines: list[str] = []
     current = ""
-    parts = latin_text(_items_text(items)).split(" ")
-    for word in parts:
+    for word in items.split(" "):
         candidate = f"{current} {word}" if current else word
         if stringWidth(candidate, FONT, size) <= width or not current:
             current = candidate
@@ -293,21 +226,21 @@ def _rule(c: Canvas, y: float) -> None:
 
 def draw_label(c: Canvas, spec: LabelSpec) -> None:
     """Draw one label on the current page of `c` (does not call showPage)."""
+    label = label_content(spec)
     top = PAGE_H - MARGIN
-    y = _draw_header(c, spec, top)
+    y = _draw_header(c, label, top)
     _rule(c, y)
     _banner(c, y - 16, 14, 9)
-    y = _draw_ship_to(c, spec.ship_to, y - 18)
+    y = _draw_ship_to(c, label, y - 18)
     _rule(c, y)
-    y = _draw_tracking(c, spec, y - 2)
+    y = _draw_tracking(c, label, y - 2)
     _rule(c, y)
-    y = _draw_orders(c, spec.order_ids, y - 2)
+    y = _draw_orders(c, label, y - 2)
     _rule(c, y)
     footer = MARGIN + 24
-    _draw_items(c, spec.items, y - 2, footer + 10)
+    _draw_items(c, label.items, y - 2, footer + 10)
     c.setFont(FONT, 6.5)
-    ref = latin_text(f"Shipment {spec.shipment_id} \u00b7 {spec.warehouse} \u00b7 {spec.service}")
-    c.drawString(MARGIN, footer + 2, ref)
+    c.drawString(MARGIN, footer + 2, label.reference)
     _banner(c, MARGIN, 18, 11)
 
 

@@ -1,40 +1,152 @@
-"""Merge chosen pages of label PDFs into one print file, in a given order."""
+"""Merge chosen pages of PDFs into one print file, in a given order, streaming every page to disk.
+
+A batch of 50,000 labels must not be held in memory: each source is read once and its pages (with the objects
+they use) written to the output as they are copied; only the page numbers stay in memory, and the page tree
+written at the end gives the order. Objects in a PDF file may come in any order, so the sources are read in
+their own order whatever the picking order is.
+"""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable
 from pathlib import Path
+from typing import BinaryIO
 
-from pypdf import PdfReader, PdfWriter
+from pypdf import PdfReader
+from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject, NameObject, PdfObject, StreamObject
+
+HEADER = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n"
+_PAGES = 2  # object number of the page tree; 1 is the catalog
+_SKIPPED_KEYS = {"/Parent", "/Length"}
+
+
+class _PdfStream:
+    """An output PDF written object by object; the page tree, written last, puts the pages in order."""
+
+    def __init__(self, out: BinaryIO) -> None:
+        self.out = out
+        self.offsets: list[int] = [0, 0, 0]  # index = object number; 1 and 2 are written last
+        self.numbers: dict[tuple[int, int], int] = {}  # (idnum, generation) in the current source → number
+        out.write(HEADER)
+
+    def next_source(self) -> None:
+        """Forget the object numbers of the source copied so far (its shared objects are written)."""
+        self.numbers.clear()
+
+    def add_page(self, reader: PdfReader, index: int) -> int:
+        """Copy page `index` of `reader` with every object it uses not yet copied; returns the page's number."""
+        page = reader.pages[index]
+        number = self._reserve()  # a page of its own each time, even when a page repeats
+        pending: list[tuple[int, PdfObject]] = [(number, page)]
+        while pending:
+            target, obj = pending.pop()
+            self._begin(target)
+            self._write(obj, reader, pending, page_number=number if obj is page else None)
+            self.out.write(b"\nendobj\n")
+        reader.resolved_objects.clear()
+        return number
+
+    def finish(self, kids: list[int]) -> None:
+        """Write the page tree (`kids` in order), the catalog, the cross-reference table and the trailer."""
+        self._begin(_PAGES)
+        refs = b" ".join(b"%d 0 R" % k for k in kids)
+        self.out.write(b"<< /Type /Pages /Count %d /Kids [%s] >>\nendobj\n" % (len(kids), refs))
+        self._begin(1)
+        self.out.write(b"<< /Type /Catalog /Pages %d 0 R >>\nendobj\n" % _PAGES)
+        xref = self.out.tell()
+        self.out.write(b"xref\n0 %d\n0000000000 65535 f \n" % len(self.offsets))
+        self.out.write(b"".join(b"%010d 00000 n \n" % offset for offset in self.offsets[1:]))
+        self.out.write(b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(self.offsets), xref))
+
+    def _reserve(self) -> int:
+        self.offsets.append(0)
+        return len(self.offsets) - 1
+
+    def _begin(self, number: int) -> None:
+        self.offsets[number] = self.out.tell()
+        self.out.write(b"%d 0 obj\n" % number)
+
+    def _ref(self, ref: IndirectObject, reader: PdfReader, pending: list[tuple[int, PdfObject]]) -> bytes:
+        """The output reference for a source reference, queueing the object when first seen; page and page-tree
+        objects become null (following them would copy the whole source)."""
+        key = (ref.idnum, ref.generation)
+        if key in self.numbers:
+            return b"%d 0 R" % self.numbers[key]
+        obj = reader.get_object(ref)
+        if obj is None or (isinstance(obj, DictionaryObject) and obj.get("/Type") in ("/Page", "/Pages")):
+            return b"null"
+        number = self.numbers[key] = self._reserve()
+        pending.append((number, obj))
+        return b"%d 0 R" % number
+
+    def _write(
+        self, obj: PdfObject, reader: PdfReader, pending: list[tuple[int, PdfObject]], page_number: int | None = None
+    ) -> None:
+        out = self.out
+        if isinstance(obj, IndirectObject):
+            out.write(self._ref(obj, reader, pending))
+        elif isinstance(obj, DictionaryObject):
+            out.write(b"<<")
+            for key, value in obj.items():
+                if key in _SKIPPED_KEYS:
+                    continue
+                NameObject(key).write_to_stream(out)
+                out.write(b" ")
+                self._write(value, reader, pending)
+                out.write(b"\n")
+            if page_number is not None:
+                out.write(b"/Parent %d 0 R\n" % _PAGES)
+            if isinstance(obj, StreamObject):
+                data = obj._data  # the bytes as stored (still encoded), written back unchanged
+                out.write(b"/Length %d>>\nstream\n" % len(data))
+                out.write(data)
+                out.write(b"\nendstream")
+            else:
+                out.write(b">>")
+        elif isinstance(obj, ArrayObject):
+            out.write(b"[")
+            for item in obj:
+                out.write(b" ")
+                self._write(item, reader, pending)
+            out.write(b" ]")
+        else:
+            obj.write_to_stream(out)
 
 
 def merge_pages(pages: Iterable[tuple[Path, int]], out: Path) -> int:
     """Write `out` with the (source PDF, 0-based page index) pages in exactly the given order; return count.
 
-    Each source file is opened once (readers are cached and closed at the end); a page may repeat and sources
-    may interleave. Page objects are read lazily from the sources and the fonts a source's pages share are
-    copied once per source. Raises IndexError for a page index outside its source and writes nothing then.
+    A page may repeat and sources may interleave. Each source is read once, start to end, its pages written
+    to disk as they are copied (the objects its pages share, such as fonts, once); the page tree written last
+    puts them in the requested order. Raises IndexError for a page index outside its source and leaves `out`
+    untouched then; ValueError for an encrypted source.
     """
-    readers: dict[Path, PdfReader] = {}
-    writer = PdfWriter()
+    wanted: dict[Path, list[tuple[int, int]]] = defaultdict(list)
     count = 0
+    for position, (source, index) in enumerate(pages):
+        wanted[Path(source)].append((index, position))
+        count += 1
+    kids = [0] * count
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.name + ".part")
     try:
-        for source, index in pages:
-            source = Path(source)
-            reader = readers.get(source)
-            if reader is None:
-                reader = readers[source] = PdfReader(source)
-            if not 0 <= index < len(reader.pages):
-                raise IndexError(f"{source}: no page {index} (it has {len(reader.pages)})")
-            writer.add_page(reader.pages[index])
-            count += 1
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = out.with_name(out.name + ".part")
         with tmp.open("wb") as fh:
-            writer.write(fh)
+            pdf = _PdfStream(fh)
+            for path, entries in wanted.items():
+                with path.open("rb") as source:
+                    reader = PdfReader(source)
+                    if reader.is_encrypted:
+                        raise ValueError(f"{path}: encrypted PDFs cannot be merged")
+                    pages_in = len(reader.pages)
+                    for index, position in sorted(entries):
+                        if not 0 <= index < pages_in:
+                            raise IndexError(f"{path}: no page {index} (it has {pages_in})")
+                        kids[position] = pdf.add_page(reader, index)
+                pdf.next_source()
+            pdf.finish(kids)
         tmp.replace(out)
-    finally:
-        writer.close()
-        for reader in readers.values():
-            reader.close()
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     return count

@@ -10,7 +10,7 @@ from reportlab.pdfgen.canvas import Canvas
 
 from fulfilment.domain.orders import Address
 from fulfilment.domain.shipments import PackingSlip
-from fulfilment.labels.local import latin_text
+from fulfilment.labels.content import latin_text
 
 MARGIN = 54
 LINE = 15

@@ -14,7 +14,7 @@ from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Flowable, PageBreak, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from fulfilment.domain.shipments import PickLine
-from fulfilment.labels.local import latin_text
+from fulfilment.labels.content import latin_text
 
 MARGIN = 36.0
 COL_WIDTHS = (100.0, 150.0, 50.0, 36.0, 36.0, 168.0)  # sum = 540 = letter width - 2 margins
