@@ -30,7 +30,7 @@ class Faults:
         self._lock = threading.Lock()
 
     def pick(self, path: str) -> str | None:
-        if not self.rate or not path.startswith(self.paths):
+        if not self.rate or not self.kinds or not path.startswith(self.paths):
             return None
         with self._lock:
             if self._random.random() >= self.rate:
