@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 from datetime import UTC, datetime, timedelta
+from itertools import product
 from pathlib import Path
 
 from fulfilment.demo import SAMPLES, _good_rows
@@ -43,20 +44,27 @@ def shippo_env(tmp_path: Path, database_url: str, standin_url: str, **extra: str
     return fulfil_env(tmp_path, database_url, **{**settings, **extra})
 
 
+SMALL_PARCEL_UNITS = 3
+"""Units at most per order in `clean_orders`: every such parcel has a service (larger ones may fit none)."""
+
+
 def clean_orders(ctx: Context, n: int, seed: int = 3) -> str:
-    """`n` orders with good addresses, none cancelled, and stock for all of them; returns the session name."""
+    """`n` small orders with good addresses, none cancelled, and stock for all of them in every warehouse;
+    returns the session name. Every one of them reaches the label stage."""
     name = f"shippo-{seed}"
     with ctx.session() as session:
         sync_warehouses(session, ctx.rules.warehouses)
         catalog = _good_rows(SAMPLES / "catalog.csv", "catalog")
         upsert_catalog(session, catalog)
-        warehouse = ctx.rules.warehouses[0].code
         rows = [
-            (i, {"warehouse": warehouse, "sku": row["sku"], "on_hand": 10 * n}) for i, (_, row) in enumerate(catalog)
+            (i, {"warehouse": w.code, "sku": row["sku"], "on_hand": 10 * n})
+            for i, (w, (_, row)) in enumerate(product(ctx.rules.warehouses, catalog))
         ]
         set_stock(session, rows)
     start = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=3)
-    orders = simulate_session(n, seed=seed, start=start, bad_address_rate=0.0, cancel_rate=0.0)
+    simulated = simulate_session(3 * n, seed=seed, start=start, bad_address_rate=0.0, cancel_rate=0.0)
+    orders = [o for o in simulated if sum(line.quantity for line in o.lines) <= SMALL_PARCEL_UNITS][:n]
+    assert len(orders) == n, "not enough small orders simulated"
     with ctx.session() as session:
         upsert_orders(session, orders, source="shippo-test", actor="test", live_session=name)
     return name

@@ -4,6 +4,7 @@ when answers are lost, and every request valid under Shippo's own OpenAPI spec."
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -195,7 +196,9 @@ def test_a_thousand_orders_with_a_fifth_of_calls_failing_get_one_label_each(
 
         injected = {kind for _, kind in standin.state.injected}
         assert {"429", "500", "503", "slow", "lost"} <= injected and len(standin.state.injected) > 300
-        assert summary["counts"]["labelled"] == 1000, summary
+        with ctx.session() as s:
+            reasons = s.scalars(select(Order.reason).where(Order.status != "labelled")).all()
+        assert summary["counts"]["labelled"] == 1000, reasons[:5]
         assert len(standin.live_labels()) == 1000, "one label per order (combining is off)"
         assert_exactly_once(ctx, standin, summary)
         assert spec_problems(standin.state.requests) == []
@@ -311,3 +314,54 @@ def test_a_label_bought_for_an_order_that_then_failed_is_refunded(ctx, standin: 
     assert summary["counts"]["failed"] == 1
     assert [row["status"] for row in standin.ledger()] == ["REFUNDED"], "the lost purchase is not left live"
     assert_exactly_once(ctx, standin, summary)
+
+
+class RecordingJournal(LateJournal):
+    """A journal that accepts every label and keeps what it was given."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.files: list[tuple[list, bytes, str]] = []
+
+    def bought(self, labels: object, content: bytes, content_type: str) -> bool:
+        self.files.append((list(labels), content, content_type))  # type: ignore[call-overload]
+        return True
+
+
+def test_zpl_labels_are_bought_as_zplii_and_stored_as_zpl(standin: ShippoStandIn) -> None:
+    from fulfilment.config import ShippoSettings
+    from fulfilment.domain.orders import Address
+    from fulfilment.domain.parcel import Parcel
+    from fulfilment.domain.shipments import LabelSpec
+    from fulfilment.labels.provider import LabelRequest
+    from fulfilment.labels.shippo import ShippoProvider
+
+    settings = ShippoSettings("shippo_test_x", standin.url, 2.0, 1000, 1, 0.0, 1)
+    here = Address("Ann", "1 Main St", "Austin", "TX", "78701")
+    spec = LabelSpec(8, ("O-8",), "W", here, here, "ups", "ups_ground", "Ground", "", 20.0, (("S", 1),))
+    journal = RecordingJournal()
+    ShippoProvider(settings, "zpl").obtain([LabelRequest(spec, Parcel(20.0, 8, 6, 4))], journal)
+
+    [(labels, content, content_type)] = journal.files
+    assert content_type == "application/zpl" and content.startswith(b"^XA") and content.rstrip().endswith(b"^XZ")
+    assert labels[0].tracking_number.encode() in content
+    purchases = [json.loads(r.body) for r in standin.state.requests if r.url.startswith("/transactions")]
+    assert [p["label_file_type"] for p in purchases if r"rate" in p] == ["ZPLII"]
+    assert spec_problems(standin.state.requests) == []
+
+
+def test_an_undeliverable_address_fails_only_its_order(ctx, standin: ShippoStandIn) -> None:
+    name = clean_orders(ctx, 6)
+    with ctx.session() as s:
+        rows = s.execute(select(Order.id, Order.ship_street1).order_by(Order.id)).all()
+    streets = Counter(street for _, street in rows)
+    bad_id, street = next(row for row in rows if streets[row[1]] == 1)
+    standin.state.undeliverable.add(street)
+    summary = run_batch(ctx, name, timeout_s=120)
+
+    assert summary["status"] == "completed_with_errors"
+    assert (summary["counts"]["labelled"], summary["counts"]["failed"]) == (5, 1)
+    assert_exactly_once(ctx, standin, summary)
+    with ctx.session() as s:
+        failed = s.get(Order, bad_id)
+        assert failed.status == "failed" and "Address validation failed" in failed.reason
