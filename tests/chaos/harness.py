@@ -25,8 +25,9 @@ from fulfilment.config import load_settings
 from fulfilment.demo import load_samples
 from fulfilment.ingest.tiktok_api import pull_orders
 from fulfilment.pipeline import context
-from fulfilment.store import outbox
+from fulfilment.store import outbox, stock
 from fulfilment.store.db import dispose_engine
+from fulfilment.store.inventory import set_stock
 from fulfilment.store.models import Outbox
 from tests.chaos.checks import Findings, StockLevels, check, stock_levels
 from tests.chaos.labels import LABELS, LabelBackend
@@ -228,6 +229,7 @@ def run(opts: Options) -> Result:
         settings = load_settings(env)
         ctx = context(settings)
         load_samples(ctx)
+        _scale_stock(ctx, opts.orders)
         shop.add_orders(session_orders(opts.orders, opts.seed))
         assert settings.tiktok is not None
         pulled = pull_orders(ctx, TikTokClient(settings.tiktok))
@@ -298,6 +300,19 @@ def run(opts: Options) -> Result:
         labels.stop()
         if not opts.keep:
             db.drop()
+
+
+SAMPLE_STOCK_ORDERS = 1500
+"""About how many simulated orders the bundled sample stock covers before most are backordered."""
+
+
+def _scale_stock(ctx: Any, orders: int) -> None:
+    """Multiply the sample stock so most of `orders` can ship (a run of backorders would prove little)."""
+    factor = -(-orders // SAMPLE_STOCK_ORDERS)
+    with ctx.session() as session:
+        rows = [{"warehouse": w, "sku": s, "on_hand": h * factor} for w, s, h, _ in stock.levels(session)]
+        applied, errors = set_stock(session, enumerate(rows, 2))
+    assert not errors, errors
 
 
 def _psycopg(url: str) -> str:
