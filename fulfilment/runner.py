@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable, Sequence
 from contextlib import suppress
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import dramatiq
 from sqlalchemy import func, select
@@ -19,8 +19,25 @@ from fulfilment.store import outbox
 from fulfilment.store.models import Batch, Order, Outbox
 from fulfilment.sweeper import TRANSIENT, sweep
 
+T = TypeVar("T")
 Progress = Callable[[int, int, str], None]
 """Called with (orders finished, orders in the batch, batch status) while a batch runs."""
+
+
+UNIT_ATTEMPTS = 3
+"""Tries at one unit of work whose database connection dropped (it rolled back, so trying again is safe)."""
+
+
+def retried(unit: Callable[[], T], attempts: int = UNIT_ATTEMPTS, pause_s: float = 1.0) -> T:
+    """Run a unit of work (one transaction), again after a dropped connection or a Redis restart."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return unit()
+        except TRANSIENT:
+            if attempt == attempts:
+                raise
+            time.sleep(pause_s)
+    raise AssertionError("unreachable")
 
 
 _embedded: dramatiq.Worker | None = None
@@ -115,7 +132,7 @@ def _drive(
     wait_for(ctx, batch_id, progress, timeout_s)
     left = None if timeout_s is None else max(0.0, timeout_s - (time.monotonic() - started))
     wait_for_pushes(ctx, left, Outbox.batch_id == batch_id)
-    summary = batches.summary(ctx, batch_id)
+    summary = retried(lambda: batches.summary(ctx, batch_id))
     assert summary is not None
     return summary
 
@@ -138,7 +155,7 @@ def run_batch(
 ) -> dict[str, Any]:
     """Claim pending and approved orders (only `order_ids`, if given) into a batch, run every stage and return
     the batch summary."""
-    batch_id, first = batches.start_batch(ctx, session_name, trigger=trigger, order_ids=order_ids)
+    batch_id, first = retried(lambda: batches.start_batch(ctx, session_name, trigger=trigger, order_ids=order_ids))
     return _drive(ctx, batch_id, first, progress, timeout_s)
 
 

@@ -15,6 +15,7 @@ from fulfilment.pipeline import context
 from fulfilment.store.models import AuditEntry, Batch, Chunk, Outbox, utcnow
 from fulfilment.sweeper import sweep
 from fulfilment.worker import dispatch
+from tests.conftest import fulfil_env
 from tests.e2e.test_cli import fulfil
 from tests.integration.test_tiktok_push import shop_ctx  # noqa: F401 - a fixture used below
 
@@ -101,3 +102,39 @@ def test_sweeper_resends_pushes_whose_messages_were_lost_or_whose_worker_died(
         }
     assert len(shop.ledger) == labelled - 1
     assert shop.requests["packages_of"] >= 1, "the dead worker's push was checked with TikTok before sending"
+
+
+def test_a_batch_run_whose_connection_is_dropped_while_claiming_tries_again(
+    tmp_path, pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+    import time
+
+    import psycopg
+
+    from fulfilment.runner import run_batch
+
+    monkeypatch.delenv("FULFILMENT_REDIS_URL", raising=False)
+    for key, value in fulfil_env(tmp_path, pg_url).items():
+        monkeypatch.setenv(key, value)
+    ctx = context(load_settings())
+    prepare_demo(ctx, 40, seed=3)
+    with psycopg.connect(pg_url) as blocker:  # holds the batches table: the claim's INSERT waits on it
+        blocker.execute("LOCK TABLE batches IN EXCLUSIVE MODE")
+        result: dict[str, dict] = {}
+        runner = threading.Thread(target=lambda: result.update(summary=run_batch(ctx, timeout_s=120)))
+        runner.start()
+        waiting = "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        with psycopg.connect(pg_url, autocommit=True) as admin:
+            deadline = time.monotonic() + 30
+            while not (pids := [row[0] for row in admin.execute(waiting)]) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert pids, "the claim never reached the lock"
+            admin.execute("SELECT pg_terminate_backend(pid) FROM unnest(%s::int[]) AS pid", (pids,))
+        blocker.rollback()
+    runner.join(timeout=120)
+    counts = result["summary"]["counts"]
+    assert result["summary"]["status"] in ("completed", "completed_with_errors")
+    assert counts["orders"] == 40 - counts.get("cancelled", 0) >= 35
+    with ctx.session() as s:
+        assert s.scalar(select(func.count()).select_from(Batch)) == 1, "the dropped claim left no half batch"
