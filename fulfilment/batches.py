@@ -11,6 +11,7 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from fulfilment.domain.combine import address_key, chunks_keeping_groups
+from fulfilment.domain.documents import DocumentOptions
 from fulfilment.pipeline import CHUNK_STAGES, Context, next_chunk_stage
 from fulfilment.stages.alerts import stock_alerts
 from fulfilment.stages.allocate import allocate_chunk
@@ -21,6 +22,7 @@ from fulfilment.stages.route import route_chunk
 from fulfilment.stages.screen import screen_chunk
 from fulfilment.store import audit, purchases, stock
 from fulfilment.store.claims import Transitions, claim_chunk, locked, set_chunk_stage
+from fulfilment.store.document_options import with_options
 from fulfilment.store.inventory import sync_warehouses
 from fulfilment.store.models import Batch, Chunk, LiveSession, Order, Outbox, utcnow
 
@@ -62,10 +64,11 @@ def start_batch(
     trigger: str = "staff",
     actor: str = "cli",
     order_ids: Sequence[str] | None = None,
+    options: DocumentOptions | None = None,
 ) -> tuple[str, list[Next]]:
     """Claim every pending, approved, backordered and re-allocated order (of one live session, or only
-    `order_ids`, if given)
-    into a new batch of chunks.
+    `order_ids`, if given) into a new batch of chunks, which keeps its document `options` (default: from the
+    settings).
 
     Orders go in ship-by order, except that one buyer's orders to one address are kept in one chunk (moved up
     to the first of them) so the label stage can combine them.
@@ -92,7 +95,7 @@ def start_batch(
             trigger=trigger,
             session_name=session_name,
             order_count=len(rows),
-            outputs={},
+            outputs=with_options({}, options or ctx.settings.documents),
         )
         session.add(batch)
         chunks = [Chunk(batch_id=batch.id, seq=i, stage=CHUNK_STAGES[0]) for i in range(len(parts))]
@@ -273,7 +276,7 @@ def summary(ctx: Context, batch_id: str) -> dict[str, Any] | None:
         if batch is None:
             return None
         end = batch.finished_at or utcnow()
-        keys = ("labels_pdf", "pick_list_pdf", "tracking_xlsx", "tracking_csv")
+        keys = ("labels_pdf", "labels_zpl", "pick_list_pdf", "packing_slips_pdf", "tracking_xlsx", "tracking_csv")
         return {
             "batch_id": batch.id,
             "status": batch.status,

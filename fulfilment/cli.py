@@ -299,10 +299,39 @@ def _with_progress(as_json: bool, run: Callable[[BatchProgress | None], dict[str
         raise typer.Exit(130) from None
 
 
-def _run_with_progress(ctx: Any, session: str | None, as_json: bool, timeout: float | None) -> dict[str, Any]:
+def _run_with_progress(
+    ctx: Any, session: str | None, as_json: bool, timeout: float | None, options: Any = None
+) -> dict[str, Any]:
     from fulfilment.runner import run_batch
 
-    return _with_progress(as_json, lambda progress: run_batch(ctx, session, progress=progress, timeout_s=timeout))
+    return _with_progress(
+        as_json, lambda progress: run_batch(ctx, session, progress=progress, timeout_s=timeout, options=options)
+    )
+
+
+ReverseOption = Annotated[
+    bool | None,
+    typer.Option("--reverse/--no-reverse", help="Merged labels last to first, for printers that stack face up."),
+]
+SeparatorsOption = Annotated[
+    bool | None, typer.Option("--separators/--no-separators", help="A separator page before each warehouse.")
+]
+SlipsOption = Annotated[
+    str | None, typer.Option("--packing-slips", help="separate (own PDF), interleaved (after each label) or off.")
+]
+
+
+def document_overrides(**chosen: Any) -> dict[str, Any]:
+    """The document options given on the command line (None: keep the setting or the batch's own)."""
+    return {k: v for k, v in chosen.items() if v is not None}
+
+
+def document_options(base: Any, overrides: dict[str, Any]) -> Any:
+    """`base` DocumentOptions with `overrides`; a bad combination is a clear error (exit 1)."""
+    try:
+        return base.with_overrides(**overrides)
+    except ValueError as exc:
+        raise fail(str(exc)) from None
 
 
 @batch_app.command("run")
@@ -310,10 +339,21 @@ def batch_run(
     session: Annotated[str | None, typer.Option(help="Only the orders of this live session.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print exactly one JSON object on stdout.")] = False,
     timeout: Annotated[float | None, typer.Option(help="Stop waiting after this many seconds.")] = None,
+    label_format: Annotated[
+        str | None, typer.Option("--format", help="pdf (4x6 pages) or zpl (ZPL II for thermal printers).")
+    ] = None,
+    reverse: ReverseOption = None,
+    separators: SeparatorsOption = None,
+    packing_slips: SlipsOption = None,
 ) -> None:
-    """Claim every pending order into a batch and run it through every stage to the end."""
+    """Claim every pending order into a batch and run it through every stage to the end. Document options not
+    given come from the settings; the batch keeps them for resume and reprint."""
     ctx = _context()
-    summary = _run_with_progress(ctx, session, as_json, timeout)
+    chosen = document_overrides(
+        label_format=label_format, reverse=reverse, separators=separators, packing_slips=packing_slips
+    )
+    options = document_options(ctx.settings.documents, chosen)
+    summary = _run_with_progress(ctx, session, as_json, timeout, options)
     emit_summary(ctx, summary, as_json)
 
 
@@ -337,15 +377,23 @@ def batch_resume(
     batch_id: Annotated[str, typer.Argument(help="A batch that was interrupted or whose workers died.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print exactly one JSON object on stdout.")] = False,
     timeout: Annotated[float | None, typer.Option(help="Stop waiting after this many seconds.")] = None,
+    reverse: ReverseOption = None,
+    separators: SeparatorsOption = None,
+    packing_slips: SlipsOption = None,
 ) -> None:
-    """Send every unfinished step of a batch again and run it to the end (safe to repeat)."""
+    """Send every unfinished step of a batch again and run it to the end (safe to repeat). It prints with the
+    options it was started with; those given here replace them if its documents are not written yet."""
     from fulfilment.batches import summary as batch_summary
     from fulfilment.runner import resume_batch
+    from fulfilment.store.document_options import batch_options
 
     ctx = _context()
     if batch_summary(ctx, batch_id) is None:
         raise fail(f"no batch {batch_id!r}")
-    summary = _with_progress(as_json, lambda progress: resume_batch(ctx, batch_id, progress, timeout))
+    chosen = document_overrides(reverse=reverse, separators=separators, packing_slips=packing_slips)
+    with ctx.session() as db:
+        document_options(batch_options(db, batch_id, ctx.settings.documents), chosen)
+    summary = _with_progress(as_json, lambda progress: resume_batch(ctx, batch_id, progress, timeout, chosen))
     emit_summary(ctx, summary, as_json)
 
 

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from fulfilment.domain.documents import DocumentOptions
+
 
 class SettingsError(ValueError):
     """A setting has a value the program cannot use; the message names the variable."""
@@ -48,7 +50,6 @@ class ShippoSettings:
 
 
 LABEL_PROVIDERS = ("local", "shippo")
-LABEL_FORMATS = ("pdf", "zpl")
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,10 +84,15 @@ class Settings:
 
     tiktok: TikTokSettings | None = None
     shippo: ShippoSettings | None = None
-    label_format: str = "pdf"
     post_stream_delay_s: int = 3600
     webhooks: tuple[WebhookSettings, ...] = ()
     push_lease_s: int = 120
+    documents: DocumentOptions = DocumentOptions()
+
+    @property
+    def label_format(self) -> str:
+        """``pdf`` or ``zpl``: the default format of labels (a batch keeps the one it was started with)."""
+        return self.documents.label_format
 
     @property
     def distributed(self) -> bool:
@@ -203,6 +209,20 @@ def _webhook_settings(env: dict[str, str]) -> tuple[WebhookSettings, ...]:
     return tuple(found)
 
 
+def _document_options(env: dict[str, str]) -> DocumentOptions:
+    """FULFILMENT_LABEL_FORMAT, FULFILMENT_LABELS_REVERSE, FULFILMENT_LABELS_SEPARATORS, FULFILMENT_PACKING_SLIPS."""
+    label_format = env.get("FULFILMENT_LABEL_FORMAT", "").strip().casefold() or "pdf"
+    slips = env.get("FULFILMENT_PACKING_SLIPS", "").strip().casefold() or "separate"
+    reverse = _flag_setting(env, "FULFILMENT_LABELS_REVERSE", False)
+    separators = _flag_setting(env, "FULFILMENT_LABELS_SEPARATORS", True)
+    try:
+        return DocumentOptions(label_format, reverse, separators, slips)
+    except ValueError as exc:
+        raise SettingsError(
+            f"FULFILMENT_LABEL_FORMAT={label_format!r}, FULFILMENT_PACKING_SLIPS={slips!r}: {exc}"
+        ) from None
+
+
 def load_settings(env: dict[str, str] | None = None) -> Settings:
     """Read the FULFILMENT_* variables, applying the documented defaults."""
     env = dict(os.environ if env is None else env)
@@ -229,8 +249,8 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         secure_cookies=_flag_setting(env, "FULFILMENT_SECURE_COOKIES", False),
         tiktok=_tiktok_settings(env),
         shippo=_shippo_settings(env) if provider == "shippo" else None,
-        label_format=_choice_setting(env, "FULFILMENT_LABEL_FORMAT", LABEL_FORMATS),
         post_stream_delay_s=_int_setting(env, "FULFILMENT_POST_STREAM_DELAY_S", 3600, minimum=0),
         webhooks=_webhook_settings(env),
         push_lease_s=_int_setting(env, "FULFILMENT_PUSH_LEASE_S", 120, minimum=5),
+        documents=_document_options(env),
     )

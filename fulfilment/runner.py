@@ -14,8 +14,10 @@ import dramatiq
 from sqlalchemy import func, select
 
 from fulfilment import batches
+from fulfilment.domain.documents import DocumentOptions
 from fulfilment.pipeline import Context
 from fulfilment.store import outbox
+from fulfilment.store.document_options import batch_options, with_options
 from fulfilment.store.models import Batch, Order, Outbox
 from fulfilment.sweeper import TRANSIENT, sweep
 
@@ -152,15 +154,30 @@ def run_batch(
     timeout_s: float | None = None,
     trigger: str = "staff",
     order_ids: Sequence[str] | None = None,
+    options: DocumentOptions | None = None,
 ) -> dict[str, Any]:
     """Claim pending and approved orders (only `order_ids`, if given) into a batch, run every stage and return
-    the batch summary."""
-    batch_id, first = retried(lambda: batches.start_batch(ctx, session_name, trigger=trigger, order_ids=order_ids))
+    the batch summary; the batch prints with `options` (default: from the settings)."""
+    batch_id, first = retried(
+        lambda: batches.start_batch(ctx, session_name, trigger=trigger, order_ids=order_ids, options=options)
+    )
     return _drive(ctx, batch_id, first, progress, timeout_s)
 
 
 def resume_batch(
-    ctx: Context, batch_id: str, progress: Progress | None = None, timeout_s: float | None = None
+    ctx: Context,
+    batch_id: str,
+    progress: Progress | None = None,
+    timeout_s: float | None = None,
+    overrides: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Send every unfinished step of an interrupted batch again and run it to the end."""
+    """Send every unfinished step of an interrupted batch again and run it to the end; `overrides` change
+    the batch's stored document options (``reverse``, ``separators``, ``packing_slips``) for documents not yet
+    written."""
+    if overrides:
+        with ctx.session() as session:
+            batch = session.get(Batch, batch_id)
+            if batch is not None:
+                options = batch_options(session, batch_id, ctx.settings.documents).with_overrides(**overrides)
+                batch.outputs = with_options(batch.outputs, options)
     return _drive(ctx, batch_id, sweep(ctx, timedelta(0), batch_id), progress, timeout_s)

@@ -29,6 +29,7 @@ from fulfilment.labels.content import (
     pattern_modules,
 )
 from fulfilment.labels.provider import CONTENT_TYPES, BoughtLabel, LabelRequest, PurchaseJournal, Settled
+from fulfilment.labels.zpl import render_zpl
 
 PAGE_W, PAGE_H = 288.0, 432.0  # 4 x 6 in
 MARGIN = 10.0
@@ -293,13 +294,18 @@ class LocalProvider:
 
     name = "local"
 
+    def __init__(self, label_format: str = "pdf") -> None:
+        self.label_format = label_format
+
     def obtain(self, requests: Sequence[LabelRequest], journal: PurchaseJournal) -> None:
+        """Draw every request's label (PDF pages or ZPL II formats, by `label_format`) into one file."""
         specs = [
             replace(r.spec, tracking_number=local_tracking_number(r.spec.carrier, r.spec.shipment_id)) for r in requests
         ]
         if specs:
             labels = [BoughtLabel(s.shipment_id, s.tracking_number, page=i) for i, s in enumerate(specs)]
-            journal.bought(labels, labels_pdf_bytes(specs), CONTENT_TYPES["pdf"])
+            content = render_zpl(specs) if self.label_format == "zpl" else labels_pdf_bytes(specs)
+            journal.bought(labels, content, CONTENT_TYPES[self.label_format])
 
     def sweep(self, settled: Sequence[Settled], journal: PurchaseJournal) -> None:
         """Nothing is bought locally, so nothing can be bought twice."""

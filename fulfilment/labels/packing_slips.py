@@ -44,12 +44,15 @@ def _header(c: Canvas, slip: PackingSlip, part: int, parts: int) -> float:
     return y - LINE - 4
 
 
-def render_packing_slips(slips: Sequence[PackingSlip], path: Path) -> None:
-    """Write one page per slip (more when a parcel has many lines), in the given order."""
+def render_packing_slips(slips: Sequence[PackingSlip], path: Path) -> list[int]:
+    """Write one page per slip (more when a parcel has many lines), in the given order; returns each slip's
+    page count."""
     canvas = Canvas(str(path), pagesize=letter, pageCompression=1)
     width, _ = letter
+    counts = []
     for slip in slips:
         pages = [slip.lines[i : i + ROWS_PER_PAGE] for i in range(0, len(slip.lines), ROWS_PER_PAGE)] or [()]
+        counts.append(len(pages))
         for number, rows in enumerate(pages, 1):
             y = _header(canvas, slip, number, len(pages))
             canvas.setFont("Helvetica", 10)
@@ -60,3 +63,4 @@ def render_packing_slips(slips: Sequence[PackingSlip], path: Path) -> None:
                 y -= LINE
             canvas.showPage()
     canvas.save()
+    return counts

@@ -122,16 +122,18 @@ class LabelProvider(Protocol):
 
 
 @cache
-def provider_for(settings: Settings) -> LabelProvider:
-    """The provider chosen by FULFILMENT_LABEL_PROVIDER (one per process and settings: caches survive)."""
+def provider_for(settings: Settings, label_format: str | None = None) -> LabelProvider:
+    """The provider chosen by FULFILMENT_LABEL_PROVIDER, obtaining labels in `label_format` (default: the
+    settings'); one per process, settings and format, so its caches survive."""
+    label_format = label_format or settings.label_format
     if settings.label_provider == "shippo":
         from fulfilment.labels.shippo import ShippoProvider
 
         assert settings.shippo is not None
-        return ShippoProvider(settings.shippo, settings.label_format, settings.redis_url, settings.redis_namespace)
+        return ShippoProvider(settings.shippo, label_format, settings.redis_url, settings.redis_namespace)
     from fulfilment.labels.local import LocalProvider
 
-    return LocalProvider()
+    return LocalProvider(label_format)
 
 
 def purchase_ref(shipment_id: int, order_id: str) -> str:

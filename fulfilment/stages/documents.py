@@ -1,19 +1,27 @@
-"""Documents: every label of a batch merged into one PDF in picking order, and a pick list per warehouse."""
+"""Documents: every label of a batch merged into one print file (PDF or ZPL) in picking order, with a separator
+before each warehouse and optionally the packing slips; a pick list per warehouse; one order's labels again."""
 
 from __future__ import annotations
 
+import shutil
 from collections import defaultdict
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from fulfilment.domain.documents import DocumentOptions
 from fulfilment.domain.shipments import PackingSlip, PickLine
 from fulfilment.labels.merge import merge_pages
 from fulfilment.labels.packing_slips import render_packing_slips
 from fulfilment.labels.picklist import render_pick_list
+from fulfilment.labels.provider import CONTENT_TYPES
+from fulfilment.labels.separators import Separator, render_separators_pdf, separators_zpl
+from fulfilment.labels.zpl import merge_zpl
 from fulfilment.pipeline import Context
 from fulfilment.stages.shipping import ship_to
+from fulfilment.store.document_options import batch_options
 from fulfilment.store.models import CatalogItem, LabelFile, Order, OrderLineRow, Reservation, Shipment, ShipmentOrder
 
 
@@ -47,7 +55,8 @@ Contents = dict[int, list[tuple[str, str, int]]]
 def picking_order(
     shipments: dict[int, Shipment], contents: Contents, ranks: dict[str, int]
 ) -> list[tuple[Shipment, list[str]]]:
-    """The shipments sorted for picking: warehouse, then the SKUs packed, then order id."""
+    """The shipments sorted for picking: warehouse (rules order), then the SKUs packed, sorted (so the parcels
+    of a single SKU come together, just before those that add other SKUs to it), then order id."""
 
     def key(shipment_id: int) -> tuple[int, str, tuple[str, ...], str]:
         packed = tuple(sorted({sku for _, sku, _ in contents[shipment_id]}))
@@ -55,19 +64,6 @@ def picking_order(
         return (ranks.get(code, 1 << 30), code, packed, min(o for o, _, _ in contents[shipment_id]))
 
     return [(shipments[s], sorted({o for o, _, _ in contents[s]})) for s in sorted(shipments, key=key)]
-
-
-def _label_sources(session: Session, batch_id: str, folder: Path) -> dict[int, Path]:
-    """Write the batch's stored label files to `folder`, one PDF per stored file."""
-    folder.mkdir(parents=True, exist_ok=True)
-    paths = {}
-    for file_id, content in session.execute(
-        select(LabelFile.id, LabelFile.content).where(LabelFile.batch_id == batch_id)
-    ):
-        path = folder / f"labels-{file_id}.pdf"
-        path.write_bytes(content)
-        paths[file_id] = path
-    return paths
 
 
 def _names(session: Session, batch_id: str) -> tuple[dict[str, str], dict[str, CatalogItem]]:
@@ -84,22 +80,22 @@ def _names(session: Session, batch_id: str) -> tuple[dict[str, str], dict[str, C
 
 def pick_sections(
     ctx: Context,
-    shipments: dict[int, Shipment],
+    ordered: list[tuple[Shipment, list[str]]],
     contents: Contents,
     names: dict[str, str],
     catalog: dict[str, CatalogItem],
 ) -> dict[str, list[PickLine]]:
-    """Per warehouse (in rules order): each SKU to pick with its total units and the parcels needing it, a
-    combined parcel as one pick (its order ids joined by ``+``)."""
+    """Per warehouse (in rules order): each SKU to pick with its total units and the parcels needing it, in
+    the labels' picking order, a combined parcel as one pick (its order ids joined by ``+``)."""
     totals: dict[str, dict[str, tuple[int, list[str]]]] = defaultdict(dict)
-    for shipment_id, lines in contents.items():
-        pick = "+".join(sorted({o for o, _, _ in lines}))
+    for shipment, ids in ordered:
+        pick = "+".join(ids)
         per_sku: dict[str, int] = defaultdict(int)
-        for _, sku, quantity in lines:
+        for _, sku, quantity in contents[shipment.id]:
             per_sku[sku] += quantity
         for sku, quantity in per_sku.items():
-            total, picks = totals[shipments[shipment_id].warehouse_code].get(sku, (0, []))
-            totals[shipments[shipment_id].warehouse_code][sku] = (total + quantity, [*picks, pick])
+            total, picks = totals[shipment.warehouse_code].get(sku, (0, []))
+            totals[shipment.warehouse_code][sku] = (total + quantity, [*picks, pick])
     sections = {}
     for warehouse in ctx.rules.warehouses:
         if warehouse.code in totals:
@@ -108,7 +104,7 @@ def pick_sections(
                     sku,
                     _name(sku, names, catalog),
                     total,
-                    tuple(sorted(picks)),
+                    tuple(picks),
                     bin=(catalog[sku].bin if sku in catalog else ""),
                 )
                 for sku, (total, picks) in sorted(totals[warehouse.code].items())
@@ -151,21 +147,138 @@ def packing_slips(
     return slips
 
 
-def write_documents(ctx: Context, session: Session, batch_id: str) -> dict[str, str]:
-    """Write labels.pdf, pick-list.pdf and packing-slips.pdf for a batch; returns their paths by output name."""
+Page = tuple[Path, int]
+"""One page (or ZPL label) of a file: (path, 0-based index)."""
+
+
+def _label_sources(session: Session, where: Any, folder: Path, label_format: str) -> dict[int, Path]:
+    """Write the stored label files matching `where` to `folder`, one file each, streamed from the database;
+    ValueError when one is not in `label_format`."""
+    folder.mkdir(parents=True, exist_ok=True)
+    expected = CONTENT_TYPES[label_format]
+    paths = {}
+    rows = session.execute(
+        select(LabelFile.id, LabelFile.content_type, LabelFile.content).where(where).execution_options(yield_per=50)
+    )
+    for file_id, content_type, content in rows:
+        if content_type != expected:
+            raise ValueError(f"label file {file_id} is {content_type}, not {expected}: print it as it was bought")
+        path = folder / f"labels-{file_id}.{label_format}"
+        path.write_bytes(content)
+        paths[file_id] = path
+    return paths
+
+
+def _separators(
+    ctx: Context, batch_id: str, ordered: list[tuple[Shipment, list[str]]], contents: Contents
+) -> list[Separator]:
+    """One separator per warehouse in the picking order, with its parcel and unit counts."""
+    found: dict[str, list[int]] = {}
+    for shipment, _ in ordered:
+        counts = found.setdefault(shipment.warehouse_code, [0, 0])
+        counts[0] += 1
+        counts[1] += sum(units for _, _, units in contents[shipment.id])
+    separators = []
+    for code, (parcels, units) in found.items():
+        warehouse = ctx.rules.warehouse(code)
+        separators.append(Separator(code, warehouse.name if warehouse else code, parcels, units, batch_id))
+    return separators
+
+
+def print_sequence(
+    labels: list[tuple[str, Page]], separators: dict[str, Page] | None, slips: list[list[Page]] | None, reverse: bool
+) -> list[Page]:
+    """The pages of the merged print file: each (warehouse, label page) in order, a separator before each
+    warehouse's first label, the parcel's packing slip pages after its label; all reversed for a printer that
+    stacks face up (the stack then reads in picking order from the top)."""
+    pages: list[Page] = []
+    current = None
+    for i, (warehouse, page) in enumerate(labels):
+        if separators is not None and warehouse != current:
+            pages.append(separators[warehouse])
+        current = warehouse
+        pages.append(page)
+        if slips is not None:
+            pages.extend(slips[i])
+    return pages[::-1] if reverse else pages
+
+
+def _slip_pages(path: Path, counts: list[int]) -> list[list[Page]]:
+    """Each slip's pages in the slips PDF, from the page counts."""
+    pages, start = [], 0
+    for count in counts:
+        pages.append([(path, start + k) for k in range(count)])
+        start += count
+    return pages
+
+
+def write_documents(
+    ctx: Context, session: Session, batch_id: str, options: DocumentOptions | None = None
+) -> dict[str, str | None]:
+    """Write the batch's merged labels (labels.pdf or labels.zpl, in picking order, with the options stored
+    with the batch unless `options` are given), pick-list.pdf and packing slips; returns the paths by output
+    name (None for a file this run does not write)."""
+    options = options or batch_options(session, batch_id, ctx.settings.documents)
     folder = ctx.batch_dir(batch_id)
     ranks = {w.code: i for i, w in enumerate(ctx.rules.warehouses)}
     shipments, contents = _contents(session, batch_id)
     names, catalog = _names(session, batch_id)
     ordered = picking_order(shipments, contents, ranks)
-    sources = _label_sources(session, batch_id, folder / "chunks")
-    labels_pdf = folder / "labels.pdf"
-    merge_pages([(sources[s.label_file_id], s.label_page) for s, _ in ordered], labels_pdf)  # type: ignore[index]
+    work = folder / "work"
+    sources = _label_sources(session, LabelFile.batch_id == batch_id, work, options.label_format)
     pick_list = folder / "pick-list.pdf"
-    sections = pick_sections(ctx, shipments, contents, names, catalog)
+    sections = pick_sections(ctx, ordered, contents, names, catalog)
     render_pick_list(sections, pick_list, title=f"Pick list — batch {batch_id}")
-    slips = folder / "packing-slips.pdf"
-    render_packing_slips(packing_slips(ctx, session, ordered, contents, names, catalog), slips)
-    for path in sources.values():
-        path.unlink()
-    return {"labels_pdf": str(labels_pdf), "pick_list_pdf": str(pick_list), "packing_slips_pdf": str(slips)}
+    outputs: dict[str, str | None] = {"pick_list_pdf": str(pick_list), "packing_slips_pdf": None}
+    slip_pages = None
+    if options.packing_slips != "off":
+        slips_path = folder / "packing-slips.pdf" if options.packing_slips == "separate" else work / "slips.pdf"
+        counts = render_packing_slips(packing_slips(ctx, session, ordered, contents, names, catalog), slips_path)
+        if options.packing_slips == "separate":
+            outputs["packing_slips_pdf"] = str(slips_path)
+        else:
+            slip_pages = _slip_pages(slips_path, counts)
+    separator_pages = None
+    if options.separators:
+        separators = _separators(ctx, batch_id, ordered, contents)
+        sep_path = work / f"separators.{options.label_format}"
+        if options.label_format == "zpl":
+            sep_path.write_bytes(separators_zpl(separators))
+        else:
+            render_separators_pdf(separators, sep_path)
+        separator_pages = {s.warehouse: (sep_path, i) for i, s in enumerate(separators)}
+    labels = [(s.warehouse_code, (sources[s.label_file_id], s.label_page)) for s, _ in ordered]  # type: ignore[index]
+    sequence = print_sequence(labels, separator_pages, slip_pages, options.reverse)
+    merged = folder / f"labels.{options.label_format}"
+    (merge_zpl if options.label_format == "zpl" else merge_pages)(sequence, merged)
+    outputs.update({"labels_pdf": None, "labels_zpl": None, f"labels_{options.label_format}": str(merged)})
+    shutil.rmtree(work)
+    return outputs
+
+
+def write_order_labels(ctx: Context, session: Session, order_id: str, label_format: str) -> tuple[Path, int] | None:
+    """Write the label(s) of one order (a split order has several), in shipment order, to
+    ``reprint-<order>.<format>`` in its batch folder; returns the path and the label count, or None when the
+    order has no label."""
+    rows = (
+        session.execute(
+            select(Shipment)
+            .join(ShipmentOrder, ShipmentOrder.shipment_id == Shipment.id)
+            .where(
+                ShipmentOrder.order_id == order_id, Shipment.status == "labelled", Shipment.label_file_id.is_not(None)
+            )
+            .order_by(Shipment.id)
+        )
+        .scalars()
+        .all()
+    )
+    if not rows:
+        return None
+    folder = ctx.batch_dir(rows[0].batch_id)
+    work = folder / "work"
+    sources = _label_sources(session, LabelFile.id.in_({s.label_file_id for s in rows}), work, label_format)
+    out = folder / f"reprint-{order_id}.{label_format}"
+    pages = [(sources[s.label_file_id], s.label_page) for s in rows]  # type: ignore[index]
+    count = (merge_zpl if label_format == "zpl" else merge_pages)(pages, out)
+    shutil.rmtree(work)
+    return out, count

@@ -34,6 +34,7 @@ from fulfilment.stages.route import pack_lines, route_parcel
 from fulfilment.stages.shipping import ship_to
 from fulfilment.store import purchases, stock
 from fulfilment.store.claims import Transitions, chunk_orders, claim_chunk
+from fulfilment.store.document_options import batch_options
 from fulfilment.store.models import (
     CatalogItem,
     Chunk,
@@ -275,7 +276,8 @@ def obtain_labels(ctx: Context, chunk_id: int) -> None:
         return
     with ctx.session() as session:
         batch_id = session.scalar(select(Chunk.batch_id).where(Chunk.id == chunk_id))
-    provider = provider_for(ctx.settings)
+        label_format = batch_options(session, str(batch_id), ctx.settings.documents).label_format
+    provider = provider_for(ctx.settings, label_format)
     provider.obtain(label_requests(ctx, open_ids), purchases.DbJournal(ctx, str(batch_id), provider.name))
 
 

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from fulfilment import batches as batch_runs
 from fulfilment.pipeline import Context
+from fulfilment.store.document_options import file_outputs
 from fulfilment.store.models import Batch, Chunk, LiveSession, Order
 from fulfilment.sweeper import sweep
 from fulfilment.web.auth import Packer, context_of
@@ -115,7 +116,7 @@ def batch_page(request: Request, staff: Packer, batch_id: str) -> Response:
             .limit(FAILED_SHOWN)
         ).all()
     assert batch is not None
-    files = sorted(k for k, v in (batch.outputs or {}).items() if v)
+    files = sorted(file_outputs(batch.outputs))
     return render(request, "batch.html", staff, view=view, batch=batch, failed=failed, files=files)
 
 
@@ -141,8 +142,8 @@ def retry(request: Request, staff: Packer, batch_id: str) -> Response:
 def recorded_file(ctx: Context, batch_id: str, key: str) -> Path:
     """The file the batch recorded under `key` in its outputs, if it lies inside the output folder and exists."""
     with ctx.session() as session:
-        outputs = session.scalar(select(Batch.outputs).where(Batch.id == batch_id))
-    if outputs is None or not outputs.get(key):
+        outputs = file_outputs(session.scalar(select(Batch.outputs).where(Batch.id == batch_id)))
+    if key not in outputs:
         raise HTTPException(404, f"batch {batch_id!r} recorded no file {key!r}")
     path = Path(outputs[key]).resolve()
     if not path.is_relative_to(ctx.settings.output_dir.resolve()) or not path.is_file():
