@@ -51,7 +51,8 @@ class BoughtLabel:
 
 
 CONTENT_TYPES = {"pdf": "application/pdf", "zpl": "application/zpl"}
-"""Content type stored with label bytes, by label format."""
+"""Content type stored with label bytes, by label format (``zpl`` also for labels bought as Shippo ``ZPLII``)."""
+FORMATS = {content_type: label_format for label_format, content_type in CONTENT_TYPES.items()}
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,7 +16,7 @@ from fulfilment.domain.shipments import PackingSlip, PickLine
 from fulfilment.labels.merge import merge_pages
 from fulfilment.labels.packing_slips import render_packing_slips
 from fulfilment.labels.picklist import render_pick_list
-from fulfilment.labels.provider import CONTENT_TYPES
+from fulfilment.labels.provider import CONTENT_TYPES, FORMATS
 from fulfilment.labels.separators import Separator, render_separators_pdf, separators_zpl
 from fulfilment.labels.zpl import merge_zpl
 from fulfilment.pipeline import Context
@@ -256,29 +256,29 @@ def write_documents(
     return outputs
 
 
-def write_order_labels(ctx: Context, session: Session, order_id: str, label_format: str) -> tuple[Path, int] | None:
-    """Write the label(s) of one order (a split order has several), in shipment order, to
-    ``reprint-<order>.<format>`` in its batch folder; returns the path and the label count, or None when the
-    order has no label."""
-    rows = (
-        session.execute(
-            select(Shipment)
-            .join(ShipmentOrder, ShipmentOrder.shipment_id == Shipment.id)
-            .where(
-                ShipmentOrder.order_id == order_id, Shipment.status == "labelled", Shipment.label_file_id.is_not(None)
-            )
-            .order_by(Shipment.id)
-        )
-        .scalars()
-        .all()
-    )
+def write_order_labels(ctx: Context, session: Session, order_id: str) -> tuple[Path, int] | None:
+    """Write the label(s) of one order (a split order has several) in shipment order, in the format they were
+    made in, to ``reprint-<order>.pdf|zpl`` in its batch folder; returns the path and the label count, or None
+    when the order has no label."""
+    rows = session.execute(
+        select(Shipment, LabelFile.content_type)
+        .join(ShipmentOrder, ShipmentOrder.shipment_id == Shipment.id)
+        .join(LabelFile, LabelFile.id == Shipment.label_file_id)
+        .where(ShipmentOrder.order_id == order_id, Shipment.status == "labelled")
+        .order_by(Shipment.id)
+    ).all()
     if not rows:
         return None
-    folder = ctx.batch_dir(rows[0].batch_id)
+    formats = {FORMATS[content_type] for _, content_type in rows if content_type in FORMATS}
+    if len(formats) != 1:
+        raise ValueError(f"order {order_id}: its labels are in {sorted({t for _, t in rows})}, not one known format")
+    label_format = formats.pop()
+    shipments = [s for s, _ in rows]
+    folder = ctx.batch_dir(shipments[0].batch_id)
     work = folder / "work"
-    sources = _label_sources(session, LabelFile.id.in_({s.label_file_id for s in rows}), work, label_format)
+    sources = _label_sources(session, LabelFile.id.in_({s.label_file_id for s in shipments}), work, label_format)
     out = folder / f"reprint-{order_id}.{label_format}"
-    pages = [(sources[s.label_file_id], s.label_page) for s in rows]  # type: ignore[index]
+    pages = [(sources[s.label_file_id], s.label_page) for s in shipments]  # type: ignore[index]
     count = (merge_zpl if label_format == "zpl" else merge_pages)(pages, out)
     shutil.rmtree(work)
     return out, count
