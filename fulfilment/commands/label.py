@@ -1,8 +1,6 @@
 """`fulfil label reprint ORDER|BATCH` (print again from stored labels; nothing is bought) and `fulfil label void
 ORDER` (take back a label bought or drawn for a parcel that has not left)."""
 
-from __future__ import annotations
-
 import json
 from typing import Annotated
 
