@@ -355,8 +355,8 @@ def labels_pdf_bytes(specs: Sequence[LabelSpec]) -> bytes:
 
 
 class LocalProvider:
-    """Test labels drawn locally: a chunk's labels on one canvas, stored as one PDF (tracking numbers are
-    derived from the shipment ids, so nothing is bought and nothing needs reconciling or refunding)."""
+    """Test labels drawn locally: a chunk's labels on one canvas, stored as one PDF whatever the requests' format
+    (tracking numbers are derived from the shipment ids, so nothing is bought and nothing needs reconciling)."""
 
     name = "local"
 

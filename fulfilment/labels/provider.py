@@ -24,10 +24,12 @@ from fulfilment.domain.shipments import LabelSpec
 
 @dataclass(frozen=True, slots=True)
 class LabelRequest:
-    """One shipment to label: what goes on it (tracking number still empty) and the packed parcel."""
+    """One shipment to label: what goes on it (tracking number still empty), the packed parcel, and the label
+    format (``pdf`` or ``zpl``)."""
 
     spec: LabelSpec
     parcel: Parcel
+    label_format: str = "pdf"
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,7 +130,7 @@ def provider_for(settings: Settings) -> LabelProvider:
         from fulfilment.labels.shippo import ShippoProvider
 
         assert settings.shippo is not None
-        return ShippoProvider(settings.shippo, settings.label_format, settings.redis_url, settings.redis_namespace)
+        return ShippoProvider(settings.shippo, settings.redis_url, settings.redis_namespace)
     from fulfilment.labels.local import LocalProvider
 
     return LocalProvider()

@@ -203,7 +203,7 @@ def plan_shipments(ctx: Context, chunk_id: int) -> None:
         )
 
 
-def label_requests(ctx: Context, shipment_ids: list[int]) -> list[LabelRequest]:
+def label_requests(ctx: Context, shipment_ids: list[int], label_format: str) -> list[LabelRequest]:
     """What to put on each shipment's label, read back from the stored shipments, orders and reservations."""
     if not shipment_ids:
         return []
@@ -240,7 +240,7 @@ def label_requests(ctx: Context, shipment_ids: list[int]) -> list[LabelRequest]:
                 weight_oz=shipment.weight_oz,
                 items=_items(members),
             )
-            requests.append(LabelRequest(spec, _packed(members, catalog)))
+            requests.append(LabelRequest(spec, _packed(members, catalog), label_format))
         return requests
 
 
@@ -253,7 +253,8 @@ def obtain_labels(ctx: Context, chunk_id: int) -> None:
     with ctx.session() as session:
         batch_id = session.scalar(select(Chunk.batch_id).where(Chunk.id == chunk_id))
     provider = provider_for(ctx.settings)
-    provider.obtain(label_requests(ctx, open_ids), purchases.DbJournal(ctx, str(batch_id), provider.name))
+    requests = label_requests(ctx, open_ids, ctx.settings.label_format)
+    provider.obtain(requests, purchases.DbJournal(ctx, str(batch_id), provider.name))
 
 
 def sweep_labels(ctx: Context, batch_id: str) -> None:

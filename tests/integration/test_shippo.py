@@ -3,6 +3,7 @@ when answers are lost, and every request valid under Shippo's own OpenAPI spec."
 
 from __future__ import annotations
 
+import io
 import json
 from collections import Counter
 from collections.abc import Iterator
@@ -211,7 +212,7 @@ def test_the_rate_limit_is_shared_by_every_worker_through_redis(redis_namespace:
     from tests.conftest import REDIS_URL
 
     settings = ShippoSettings("shippo_test_x", None, 1.0, rate_limit=3, rate_window_s=60, backoff_s=0.0, concurrency=1)
-    workers = [ShippoProvider(settings, "pdf", REDIS_URL, redis_namespace) for _ in range(2)]
+    workers = [ShippoProvider(settings, REDIS_URL, redis_namespace) for _ in range(2)]
     granted = []
     for i in range(6):
         with workers[i % 2].limits["transactions"].limiter.acquire(raise_on_failure=False) as acquired:
@@ -340,7 +341,7 @@ def test_zpl_labels_are_bought_as_zplii_and_stored_as_zpl(standin: ShippoStandIn
     here = Address("Ann", "1 Main St", "Austin", "TX", "78701")
     spec = LabelSpec(8, ("O-8",), "W", here, here, "ups", "ups_ground", "Ground", "", 20.0, (("S", 1),))
     journal = RecordingJournal()
-    ShippoProvider(settings, "zpl").obtain([LabelRequest(spec, Parcel(20.0, 8, 6, 4))], journal)
+    ShippoProvider(settings).obtain([LabelRequest(spec, Parcel(20.0, 8, 6, 4), "zpl")], journal)
 
     [(labels, content, content_type)] = journal.files
     assert content_type == "application/zpl" and content.startswith(b"^XA") and content.rstrip().endswith(b"^XZ")
@@ -365,3 +366,33 @@ def test_an_undeliverable_address_fails_only_its_order(ctx, standin: ShippoStand
     with ctx.session() as s:
         failed = s.get(Order, bad_id)
         assert failed.status == "failed" and "Address validation failed" in failed.reason
+
+
+def test_a_scan_form_closes_out_one_carriers_labels(ctx, standin: ShippoStandIn) -> None:
+    from datetime import UTC, datetime
+
+    from pypdf import PdfReader
+
+    from fulfilment.labels.provider import provider_for
+    from fulfilment.labels.shippo import PermanentFailure
+
+    name = clean_orders(ctx, 8)
+    run_batch(ctx, name, timeout_s=120)
+    with ctx.session() as s:
+        shipments = list(s.scalars(select(Shipment).where(Shipment.status == "labelled")))
+    carrier = Counter(sh.carrier for sh in shipments).most_common(1)[0][0]
+    mine = [sh for sh in shipments if sh.carrier == carrier]
+    warehouse = next(w for w in ctx.rules.warehouses if w.code == mine[0].warehouse_code)
+    provider = provider_for(ctx.settings)
+
+    documents = provider.create_manifest(
+        carrier, datetime.now(UTC), warehouse.address, [sh.shippo_transaction_id for sh in mine]
+    )
+
+    text = "".join(page.extract_text() for doc in documents for page in PdfReader(io.BytesIO(doc)).pages)
+    assert all(sh.tracking_number in text for sh in mine) and f"{len(mine)} parcels" in text
+    others = [sh.shippo_transaction_id for sh in shipments if sh.carrier != carrier]
+    if others:
+        with pytest.raises(PermanentFailure, match="not a label bought from carrier account"):
+            provider.create_manifest(carrier, datetime.now(UTC), warehouse.address, others[:1])
+    assert spec_problems(standin.state.requests) == []
