@@ -132,10 +132,11 @@ def run_chunk_stage(ctx: Context, chunk_id: int, stage: str) -> list[Next]:
 
     Allocation runs one chunk at a time per batch, in chunk order, so stock goes to the orders nearest
     their ship-by time first and the result does not depend on how many workers run.
-    The label stage obtains its labels before that transaction (network calls never run inside it).
+    The label stage obtains its labels before that transaction (network calls never run inside it); while
+    another worker still buys some of them, it leaves the chunk to that worker.
     """
-    if stage == "label":
-        obtain_labels(ctx, chunk_id)
+    if stage == "label" and not obtain_labels(ctx, chunk_id):
+        return []
     with ctx.session() as session:
         chunk = claim_chunk(session, chunk_id, stage)
         if chunk is None:

@@ -289,23 +289,22 @@ def labels_pdf_bytes(specs: Sequence[LabelSpec]) -> bytes:
 
 
 class LocalProvider:
-    """Test labels drawn locally: a chunk's labels on one canvas, stored as one PDF (tracking numbers are
-    derived from the shipment ids, so nothing is bought and nothing needs reconciling or refunding)."""
+    """Test labels drawn locally: a chunk's labels in one file, PDF pages or ZPL II formats by the requests'
+    format (tracking numbers are derived from the shipment ids, so nothing is bought and nothing needs
+    reconciling)."""
 
     name = "local"
 
-    def __init__(self, label_format: str = "pdf") -> None:
-        self.label_format = label_format
-
     def obtain(self, requests: Sequence[LabelRequest], journal: PurchaseJournal) -> None:
-        """Draw every request's label (PDF pages or ZPL II formats, by `label_format`) into one file."""
+        """Draw every request's label into one file in the (chunk-wide) format of the first request."""
         specs = [
             replace(r.spec, tracking_number=local_tracking_number(r.spec.carrier, r.spec.shipment_id)) for r in requests
         ]
         if specs:
+            label_format = requests[0].label_format
             labels = [BoughtLabel(s.shipment_id, s.tracking_number, page=i) for i, s in enumerate(specs)]
-            content = render_zpl(specs) if self.label_format == "zpl" else labels_pdf_bytes(specs)
-            journal.bought(labels, content, CONTENT_TYPES[self.label_format])
+            content = render_zpl(specs) if label_format == "zpl" else labels_pdf_bytes(specs)
+            journal.bought(labels, content, CONTENT_TYPES[label_format])
 
     def sweep(self, settled: Sequence[Settled], journal: PurchaseJournal) -> None:
         """Nothing is bought locally, so nothing can be bought twice."""

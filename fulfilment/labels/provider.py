@@ -24,10 +24,12 @@ from fulfilment.domain.shipments import LabelSpec
 
 @dataclass(frozen=True, slots=True)
 class LabelRequest:
-    """One shipment to label: what goes on it (tracking number still empty) and the packed parcel."""
+    """One shipment to label: what goes on it (tracking number still empty), the packed parcel, and the label
+    format (``pdf`` or ``zpl``)."""
 
     spec: LabelSpec
     parcel: Parcel
+    label_format: str = "pdf"
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,18 +125,16 @@ class LabelProvider(Protocol):
 
 
 @cache
-def provider_for(settings: Settings, label_format: str | None = None) -> LabelProvider:
-    """The provider chosen by FULFILMENT_LABEL_PROVIDER, obtaining labels in `label_format` (default: the
-    settings'); one per process, settings and format, so its caches survive."""
-    label_format = label_format or settings.label_format
+def provider_for(settings: Settings) -> LabelProvider:
+    """The provider chosen by FULFILMENT_LABEL_PROVIDER (one per process and settings: caches survive)."""
     if settings.label_provider == "shippo":
         from fulfilment.labels.shippo import ShippoProvider
 
         assert settings.shippo is not None
-        return ShippoProvider(settings.shippo, label_format, settings.redis_url, settings.redis_namespace)
+        return ShippoProvider(settings.shippo, settings.redis_url, settings.redis_namespace)
     from fulfilment.labels.local import LocalProvider
 
-    return LocalProvider(label_format)
+    return LocalProvider()
 
 
 def purchase_ref(shipment_id: int, order_id: str) -> str:

@@ -23,7 +23,9 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from decimal import Decimal
+from functools import partial
 from typing import Any, TypeVar
 
 import requests
@@ -138,17 +140,15 @@ class ShippoProvider:
     def __init__(
         self,
         settings: ShippoSettings,
-        label_format: str = "pdf",
         redis_url: str | None = None,
         namespace: str = "fulfilment",
     ) -> None:
         self.settings = settings
-        self.label_format = label_format
         backend = RedisBackend(url=redis_url) if redis_url else _stub_backend
         window, limit = settings.rate_window_s, settings.rate_limit
         self.limits = {
             kind: Throttle(backend, f"{namespace}:shippo:{kind}", limit, window)
-            for kind in ("shipments", "transactions", "refunds")
+            for kind in ("shipments", "transactions", "refunds", "manifests")
         }
         self.list_limit = Throttle(backend, f"{namespace}:shippo:lists", max(1, limit // 10), window)
         self._local = threading.local()
@@ -245,9 +245,9 @@ class ShippoProvider:
         offered = ", ".join(sorted({r.servicelevel.token for r in shipment.rates or [] if r.servicelevel})) or "none"
         raise PermanentFailure(f"Shippo offered no {spec.service} rate (offered: {offered}; {_messages(shipment)})")
 
-    def _buy(self, rate_id: str, ref: str) -> Any:
+    def _buy(self, rate_id: str, ref: str, label_format: str) -> Any:
         body = C.TransactionCreateRequest(
-            rate=rate_id, async_=False, label_file_type=LABEL_FILE_TYPES[self.label_format], metadata=ref
+            rate=rate_id, async_=False, label_file_type=LABEL_FILE_TYPES[label_format], metadata=ref
         )
         transaction = self._call(
             "purchase", lambda: self.sdk.transactions.create(body), self.limits["transactions"], True
@@ -280,18 +280,46 @@ class ShippoProvider:
             if _status(self._transaction(transaction_id)) not in ("REFUNDED", "REFUNDPENDING"):
                 raise
 
-    def download(self, url: str) -> bytes:
+    def download(self, url: str, label_format: str) -> bytes:
         """The label file behind a (signed, short-lived) label URL, checked to be of the format bought."""
+        return self._fetch(url, LABEL_MAGIC[label_format], label_format)
+
+    def _fetch(self, url: str, magic: bytes, kind: str) -> bytes:
+        """The file behind a Shippo document URL, retried like an API call, checked to start with `magic`."""
         session = self.sdk.sdk_configuration.client
-        magic = LABEL_MAGIC[self.label_format]
 
         def get() -> bytes:
             response = session.get(url)
             if response.status_code != 200 or not response.content.lstrip().startswith(magic):
-                raise ValueError(f"the label at {url} answered {response.status_code} without a {self.label_format}")
+                raise ValueError(f"{url} answered {response.status_code} without a {kind} file")
             return response.content
 
-        return self._call("label download", get, None)
+        return self._call(f"{kind} download", get, None)
+
+    def create_manifest(
+        self, carrier: str, shipment_date: datetime, ship_from: Address, transaction_ids: Sequence[str]
+    ) -> list[bytes]:
+        """An end-of-day SCAN form for labels bought from one carrier's account: the PDF documents' bytes.
+
+        A manifest buys nothing, so a lost answer is simply asked again (at worst Shippo holds a second form
+        for the same labels); ``status: ERROR`` raises PermanentFailure with Shippo's errors."""
+        body = C.ManifestCreateRequest(
+            carrier_account=self._account(carrier),
+            shipment_date=shipment_date.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z",
+            address_from=_address(ship_from),
+            transactions=list(transaction_ids),
+            async_=False,
+        )
+        manifest = self._call("manifest", lambda: self.sdk.manifests.create(body), self.limits["manifests"])
+        for _ in range(SETTLE_POLLS):
+            if _status(manifest) != "QUEUED":
+                break
+            self._backoff(0)
+            manifest = self._call("manifest status", partial(self.sdk.manifests.get, manifest.object_id), None)
+        if _status(manifest) != "SUCCESS":
+            errors = "; ".join(manifest.errors or []) or _status(manifest)
+            raise PermanentFailure(f"Shippo could not create the {carrier} SCAN form: {errors}")
+        return [self._fetch(url, b"%PDF", "PDF") for url in manifest.documents]
 
     # -- exactly once --------------------------------------------------------------------------------------
 
@@ -336,7 +364,7 @@ class ShippoProvider:
                 break
             journal.attempt(shipment_id)
             try:
-                transaction = self._buy(rate_id, ref)
+                transaction = self._buy(rate_id, ref, request.label_format)
             except _Uncertain as exc:
                 uncertain, problem = True, str(exc)
                 self._backoff(attempt)
@@ -359,10 +387,10 @@ class ShippoProvider:
             transaction = self._transaction(transaction.object_id)
             if _status(transaction) != "SUCCESS" or not transaction.label_url:
                 raise RetryableFailure(f"purchase {transaction.object_id} is {_status(transaction)}")
-        content = self.download(transaction.label_url)
+        content = self.download(transaction.label_url, request.label_format)
         shipment_id = request.spec.shipment_id
         label = BoughtLabel(shipment_id, transaction.tracking_number, page=0, transaction_id=transaction.object_id)
-        bought = journal.bought([label], content, CONTENT_TYPES[self.label_format])
+        bought = journal.bought([label], content, CONTENT_TYPES[request.label_format])
         if not bought and journal.recorded(shipment_id) != transaction.object_id:
             self._refund_extra(shipment_id, [transaction], journal)  # another worker resolved it meanwhile
 

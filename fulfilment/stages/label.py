@@ -227,7 +227,7 @@ def plan_shipments(ctx: Context, chunk_id: int) -> None:
         )
 
 
-def label_requests(ctx: Context, shipment_ids: list[int]) -> list[LabelRequest]:
+def label_requests(ctx: Context, shipment_ids: list[int], label_format: str) -> list[LabelRequest]:
     """What to put on each shipment's label, read back from the stored shipments, orders and reservations."""
     if not shipment_ids:
         return []
@@ -264,21 +264,27 @@ def label_requests(ctx: Context, shipment_ids: list[int]) -> list[LabelRequest]:
                 weight_oz=shipment.weight_oz,
                 items=_items(members),
             )
-            requests.append(LabelRequest(spec, _packed(members, catalog)))
+            requests.append(LabelRequest(spec, _packed(members, catalog), label_format))
         return requests
 
 
-def obtain_labels(ctx: Context, chunk_id: int) -> None:
-    """Plan the chunk's shipments, then have the provider obtain every open label, outside any transaction."""
+def obtain_labels(ctx: Context, chunk_id: int) -> bool:
+    """Plan the chunk's shipments, then have the provider obtain every open label, outside any transaction.
+
+    Returns False while another worker still holds a label of the chunk (a step sent again by the sweeper
+    while the first worker buys): that worker settles the chunk when it is done, so this one must not.
+    """
     plan_shipments(ctx, chunk_id)
     open_ids = purchases.open_intents(ctx, chunk_id)
     if not open_ids:
-        return
+        return True
     with ctx.session() as session:
         batch_id = session.scalar(select(Chunk.batch_id).where(Chunk.id == chunk_id))
         label_format = batch_options(session, str(batch_id), ctx.settings.documents).label_format
-    provider = provider_for(ctx.settings, label_format)
-    provider.obtain(label_requests(ctx, open_ids), purchases.DbJournal(ctx, str(batch_id), provider.name))
+    provider = provider_for(ctx.settings)
+    requests = label_requests(ctx, open_ids, label_format)
+    provider.obtain(requests, purchases.DbJournal(ctx, str(batch_id), provider.name))
+    return not purchases.leased_elsewhere(ctx, chunk_id)
 
 
 def sweep_labels(ctx: Context, batch_id: str) -> None:
@@ -331,11 +337,10 @@ def label_chunk(ctx: Context, session: Session, chunk_id: int) -> None:
     deducted) or ``failed`` with the reason (stock released). Every order of a combined parcel gets the
     parcel's tracking number; a split order one per warehouse.
 
-    Raises LabelsPending while a label of the chunk is still open, so the stage runs again.
+    A label bought for a parcel none of whose orders ships (they failed, or were cancelled meanwhile) is due
+    a refund. Raises LabelsPending while a label of the chunk is still open, so the stage runs again.
     """
     orders = chunk_orders(session, chunk_id, "routed")
-    if not orders:
-        return
     rows = session.execute(
         select(ShipmentOrder.order_id, Shipment, LabelPurchase.error)
         .join(Shipment, Shipment.id == ShipmentOrder.shipment_id)
@@ -353,7 +358,6 @@ def label_chunk(ctx: Context, session: Session, chunk_id: int) -> None:
     for row in rows:
         by_order[row.order_id].append(row)
         carried[row.Shipment.id].append(row.order_id)
-    batch_id = orders[0].batch_id
     moves = Transitions("routed", actor="stage:label")
     labelled, failed = [], []
     for order in orders:
@@ -372,7 +376,7 @@ def label_chunk(ctx: Context, session: Session, chunk_id: int) -> None:
             notes.append(f"{name} label {shipment.tracking_number} from {shipment.warehouse_code}{combined}")
         moves.add(order.id, "labelled", "; ".join(notes))
     shipping = set(labelled)
-    unshipped = [sid for sid, ids in carried.items() if not shipping.intersection(ids) and sid not in pending]
+    unshipped = [sid for sid, ids in carried.items() if not shipping.intersection(ids)]
     if unshipped:
         session.execute(
             update(Shipment)
@@ -390,7 +394,7 @@ def label_chunk(ctx: Context, session: Session, chunk_id: int) -> None:
         {
             "order_id": oid,
             "shipment_id": r.Shipment.id,
-            "batch_id": batch_id,
+            "batch_id": by_id[oid].batch_id,
             "channel": outbox_channel(by_id[oid].channel, by_id[oid].extra, webhooks),
             "status": "pending",
             "created_at": now,

@@ -197,6 +197,23 @@ def open_intents(ctx: Context, chunk_id: int) -> list[int]:
         )
 
 
+def leased_elsewhere(ctx: Context, chunk_id: int) -> bool:
+    """True while another worker holds the lease of an open intent of the chunk (it is buying that label)."""
+    with ctx.session() as s:
+        return (
+            s.scalar(
+                select(LabelPurchase.id)
+                .where(
+                    LabelPurchase.chunk_id == chunk_id,
+                    LabelPurchase.status == "open",
+                    LabelPurchase.lease_until > utcnow(),
+                )
+                .limit(1)
+            )
+            is not None
+        )
+
+
 def abandon(session: Session, chunk_id: int, reason: str) -> None:
     """The chunk's label stage gave up (none of its orders ships): its open purchases fail with `reason`, and
     labels already bought are due a refund (the documents' sweep refunds them, and any label a failed

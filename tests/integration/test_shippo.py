@@ -3,6 +3,7 @@ when answers are lost, and every request valid under Shippo's own OpenAPI spec."
 
 from __future__ import annotations
 
+import io
 import json
 from collections import Counter
 from collections.abc import Iterator
@@ -62,14 +63,20 @@ def labelled_orders(ctx) -> dict[str, list[int]]:
         return out
 
 
-def assert_exactly_once(ctx, standin: ShippoStandIn, summary: dict) -> None:
-    """Every labelled order's parcels have one live label each at Shippo, recorded on the shipment; no label is
-    orphaned (bought and live but not recorded, or recorded for a parcel that does not ship)."""
+def assert_live_labels_recorded(ctx, standin: ShippoStandIn) -> None:
+    """Every parcel has at most one live label at Shippo, and the live ones are exactly those recorded on the
+    labelled shipments: none orphaned (bought and live but not recorded, or recorded and refunded)."""
     live = standin.live_labels()
     recorded = {ref: sh for ref, sh in shipments_by_ref(ctx).items() if sh.status == "labelled"}
     assert {r: len(t) for r, t in live.items() if len(t) != 1} == {}, "a parcel has more than one live label"
     assert set(live) == set(recorded), "a label bought is not recorded on its shipment (orphan), or vice versa"
     assert {r: sh.shippo_transaction_id for r, sh in recorded.items()} == {r: t[0] for r, t in live.items()}
+
+
+def assert_exactly_once(ctx, standin: ShippoStandIn, summary: dict) -> None:
+    """Every labelled order's parcels have one live label each, recorded; no label is orphaned."""
+    assert_live_labels_recorded(ctx, standin)
+    recorded = {ref: sh for ref, sh in shipments_by_ref(ctx).items() if sh.status == "labelled"}
     shipping = labelled_orders(ctx)
     assert len(shipping) == summary["counts"]["labelled"]
     assert {s for ids in shipping.values() for s in ids} == {sh.id for sh in recorded.values()}
@@ -211,7 +218,7 @@ def test_the_rate_limit_is_shared_by_every_worker_through_redis(redis_namespace:
     from tests.conftest import REDIS_URL
 
     settings = ShippoSettings("shippo_test_x", None, 1.0, rate_limit=3, rate_window_s=60, backoff_s=0.0, concurrency=1)
-    workers = [ShippoProvider(settings, "pdf", REDIS_URL, redis_namespace) for _ in range(2)]
+    workers = [ShippoProvider(settings, REDIS_URL, redis_namespace) for _ in range(2)]
     granted = []
     for i in range(6):
         with workers[i % 2].limits["transactions"].limiter.acquire(raise_on_failure=False) as acquired:
@@ -340,7 +347,7 @@ def test_zpl_labels_are_bought_as_zplii_and_stored_as_zpl(standin: ShippoStandIn
     here = Address("Ann", "1 Main St", "Austin", "TX", "78701")
     spec = LabelSpec(8, ("O-8",), "W", here, here, "ups", "ups_ground", "Ground", "", 20.0, (("S", 1),))
     journal = RecordingJournal()
-    ShippoProvider(settings, "zpl").obtain([LabelRequest(spec, Parcel(20.0, 8, 6, 4))], journal)
+    ShippoProvider(settings).obtain([LabelRequest(spec, Parcel(20.0, 8, 6, 4), "zpl")], journal)
 
     [(labels, content, content_type)] = journal.files
     assert content_type == "application/zpl" and content.startswith(b"^XA") and content.rstrip().endswith(b"^XZ")
@@ -365,3 +372,98 @@ def test_an_undeliverable_address_fails_only_its_order(ctx, standin: ShippoStand
     with ctx.session() as s:
         failed = s.get(Order, bad_id)
         assert failed.status == "failed" and "Address validation failed" in failed.reason
+
+
+def test_a_scan_form_closes_out_one_carriers_labels(ctx, standin: ShippoStandIn) -> None:
+    from datetime import UTC, datetime
+
+    from pypdf import PdfReader
+
+    from fulfilment.labels.provider import provider_for
+    from fulfilment.labels.shippo import PermanentFailure
+
+    name = clean_orders(ctx, 8)
+    run_batch(ctx, name, timeout_s=120)
+    with ctx.session() as s:
+        shipments = list(s.scalars(select(Shipment).where(Shipment.status == "labelled")))
+    carrier = Counter(sh.carrier for sh in shipments).most_common(1)[0][0]
+    mine = [sh for sh in shipments if sh.carrier == carrier]
+    warehouse = next(w for w in ctx.rules.warehouses if w.code == mine[0].warehouse_code)
+    provider = provider_for(ctx.settings)
+
+    documents = provider.create_manifest(
+        carrier, datetime.now(UTC), warehouse.address, [sh.shippo_transaction_id for sh in mine]
+    )
+
+    text = "".join(page.extract_text() for doc in documents for page in PdfReader(io.BytesIO(doc)).pages)
+    assert all(sh.tracking_number in text for sh in mine) and f"{len(mine)} parcels" in text
+    others = [sh.shippo_transaction_id for sh in shipments if sh.carrier != carrier]
+    if others:
+        with pytest.raises(PermanentFailure, match="not a label bought from carrier account"):
+            provider.create_manifest(carrier, datetime.now(UTC), warehouse.address, others[:1])
+    assert spec_problems(standin.state.requests) == []
+
+
+def planned_chunk(ctx, orders: int) -> int:
+    """A one-chunk batch run up to the label stage, its shipments and purchase intents planned; its chunk id."""
+    from fulfilment.batches import run_chunk_stage, start_batch
+    from fulfilment.stages.label import plan_shipments
+    from fulfilment.store.models import Chunk
+
+    batch_id, _ = start_batch(ctx, clean_orders(ctx, orders))
+    with ctx.session() as s:
+        chunk_id = s.scalars(select(Chunk.id).where(Chunk.batch_id == batch_id)).one()
+    for stage in ("screen", "allocate", "route"):
+        run_chunk_stage(ctx, chunk_id, stage)
+    plan_shipments(ctx, chunk_id)
+    return chunk_id
+
+
+def test_a_chunk_sent_again_while_another_worker_buys_is_left_to_that_worker(ctx, standin: ShippoStandIn) -> None:
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from fulfilment.batches import run_chunk_stage
+    from fulfilment.store.models import Chunk, utcnow
+
+    chunk_id = planned_chunk(ctx, 3)
+    with ctx.session() as s:
+        held = s.scalars(select(LabelPurchase.id).order_by(LabelPurchase.id)).first()
+        s.execute(
+            update(LabelPurchase).where(LabelPurchase.id == held).values(lease_until=utcnow() + timedelta(minutes=1))
+        )
+
+    assert run_chunk_stage(ctx, chunk_id, "label") == [], "the other worker's label is not given up on"
+    with ctx.session() as s:
+        assert s.get(Chunk, chunk_id).stage == "label"
+        assert set(s.scalars(select(Order.status))) == {"routed"}
+        assert s.scalar(select(func.count()).where(LabelPurchase.status == "bought")) == 2
+        s.execute(update(LabelPurchase).where(LabelPurchase.id == held).values(lease_until=None))
+
+    run_chunk_stage(ctx, chunk_id, "label")
+
+    with ctx.session() as s:
+        assert s.get(Chunk, chunk_id).stage == "done"
+        assert set(s.scalars(select(Order.status))) == {"labelled"}
+    assert len(standin.live_labels()) == 3
+
+
+def test_a_label_bought_for_an_order_cancelled_meanwhile_is_refunded(ctx, standin: ShippoStandIn) -> None:
+    from fulfilment.batches import run_chunk_stage
+    from fulfilment.stages.label import refund_labels
+    from fulfilment.store.cancel import cancel_order
+
+    chunk_id = planned_chunk(ctx, 3)
+    with ctx.session() as s:
+        gone = s.scalars(select(Order.id).order_by(Order.id)).first()
+        cancel_order(s, gone, "cancelled on TikTok", "webhook:tiktok")
+
+    run_chunk_stage(ctx, chunk_id, "label")
+    assert refund_labels(ctx) == 0
+
+    with ctx.session() as s:
+        statuses = dict(s.execute(select(Order.id, Order.status)).all())
+    assert sorted(statuses.values()) == ["cancelled", "labelled", "labelled"] and statuses[gone] == "cancelled"
+    assert sorted(row["status"] for row in standin.ledger()) == ["REFUNDED", "SUCCESS", "SUCCESS"]
+    assert_live_labels_recorded(ctx, standin)

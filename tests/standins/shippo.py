@@ -1,10 +1,10 @@
 """A local, stateful stand-in for the Shippo REST API (version 2018-02-08), for tests and demos.
 
 It speaks enough of the protocol for the real ``shippo`` 3.9.0 SDK: carrier accounts, shipments with rates,
-transactions (labels bought from a rate), refunds and label downloads (real PDF bytes from the local
-renderer, or ZPL II when the purchase asked for ``ZPLII``). Every request is kept (``requests``) so tests can
-check it against the vendored OpenAPI spec, and every label bought is in the ``ledger`` so tests can prove none
-was bought twice.
+transactions (labels bought from a rate), refunds, SCAN forms (manifests) and label downloads (real PDF bytes
+from the local renderer, or ZPL II when the purchase asked for ``ZPLII``). Every request is kept
+(``requests``) so tests can check it against the vendored OpenAPI spec, and every label bought is in the
+``ledger`` so tests can prove none was bought twice.
 
 Faults are injected per operation, either queued (``fail_next("create_transaction", "lost")``) or at random
 (``Faults(rate=0.2, kinds=(...))``). Kinds:
@@ -27,6 +27,7 @@ Run it for a demo: ``python -m tests.standins.shippo --port 8765`` and set
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import random
 import re
@@ -76,6 +77,9 @@ OPERATIONS = {
     ("GET", r"/transactions/(?P<id>[^/]+)"): "get_transaction",
     ("POST", r"/refunds/?"): "create_refund",
     ("GET", r"/labels/(?P<id>[^/]+)\.(pdf|zpl)"): "label",
+    ("POST", r"/manifests/?"): "create_manifest",
+    ("GET", r"/manifests/(?P<id>[^/.]+)"): "get_manifest",
+    ("GET", r"/manifests/(?P<id>[^/]+)\.pdf"): "manifest_document",
 }
 
 
@@ -114,6 +118,7 @@ class State:
     rates: dict[str, dict[str, Any]] = field(default_factory=dict)
     transactions: dict[str, dict[str, Any]] = field(default_factory=dict)
     refunds: dict[str, dict[str, Any]] = field(default_factory=dict)
+    manifests: dict[str, dict[str, Any]] = field(default_factory=dict)
     requests: list[Recorded] = field(default_factory=list)
     queued: dict[str, list[str]] = field(default_factory=dict)
     injected: list[tuple[str, str]] = field(default_factory=list)
@@ -387,6 +392,62 @@ class ShippoStandIn:
             self.state.refunds[refund["object_id"]] = refund
         return 201, refund
 
+    def create_manifest(self, query: dict[str, str], body: Any) -> tuple[int, Any]:
+        """A SCAN form for the given labels of one carrier account (every label must be bought from it)."""
+        now, mid = _now(), _oid()
+        account = str(body.get("carrier_account", ""))
+        with self.state.lock:
+            if account not in {a["object_id"] for a in self.state.carrier_accounts}:
+                return 400, {"carrier_account": [f"unknown carrier account {account}"]}
+            ids = [str(t) for t in body.get("transactions") or []]
+            found = [self.state.transactions.get(t) for t in ids]
+            errors = [
+                f"transaction {t}: not a label bought from carrier account {account}"
+                for t, found_t in zip(ids, found, strict=True)
+                if found_t is None
+                or found_t["status"] != "SUCCESS"
+                or self.state.rates[found_t["rate"]]["carrier_account"] != account
+            ]
+            manifest = {
+                "object_id": mid,
+                "object_owner": "standin@example.com",
+                "object_created": now,
+                "object_updated": now,
+                "status": "ERROR" if errors or not ids else "SUCCESS",
+                "errors": errors or ([] if ids else ["no transactions to close out"]),
+                "carrier_account": account,
+                "shipment_date": body.get("shipment_date", ""),
+                "address_from": _oid(),
+                "transactions": ids,
+                "documents": [] if errors or not ids else [f"{self.url}/manifests/{mid}.pdf"],
+            }
+            self.state.manifests[mid] = manifest
+        return 201, manifest
+
+    def get_manifest(self, query: dict[str, str], body: Any, object_id: str) -> tuple[int, Any]:
+        with self.state.lock:
+            found = self.state.manifests.get(object_id)
+        return (200, found) if found else (404, {"detail": "Not found."})
+
+    def manifest_document(self, object_id: str) -> bytes | None:
+        """A SCAN form PDF listing the manifest's tracking numbers, one line each."""
+        from reportlab.pdfgen.canvas import Canvas
+
+        with self.state.lock:
+            manifest = self.state.manifests.get(object_id)
+            if manifest is None or manifest["status"] != "SUCCESS":
+                return None
+            numbers = [self.state.transactions[t]["tracking_number"] for t in manifest["transactions"]]
+        buf = io.BytesIO()
+        canvas = Canvas(buf, pagesize=(612, 792))
+        canvas.drawString(40, 750, f"SCAN form {object_id} ({manifest['shipment_date']}): {len(numbers)} parcels")
+        for i, number in enumerate(numbers):
+            if i and i % 60 == 0:
+                canvas.showPage()
+            canvas.drawString(40, 720 - (i % 60) * 11, number)
+        canvas.save()
+        return buf.getvalue()
+
     def label_file(self, object_id: str) -> tuple[bytes, str] | None:
         """The label of a bought transaction and its content type: a 4x6 PDF (or ZPL II) whose barcode is its
         tracking number."""
@@ -481,7 +542,7 @@ class _Handler(BaseHTTPRequestHandler):
         parts = urlsplit(self.path)
         query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
         operation, params = self._route(method, parts.path)
-        if operation != "label":
+        if operation not in ("label", "manifest_document"):
             with standin.state.lock:
                 standin.state.requests.append(Recorded(method, self.path, dict(self.headers.items()), raw))
         if operation is None:
@@ -489,6 +550,9 @@ class _Handler(BaseHTTPRequestHandler):
         if operation == "label":
             found = standin.label_file(params["id"])
             return self._send(200, *found) if found else self._json(404, {"detail": "Not found."})
+        if operation == "manifest_document":
+            pdf = standin.manifest_document(params["id"])
+            return self._send(200, pdf, "application/pdf") if pdf else self._json(404, {"detail": "Not found."})
         if not (self.headers.get("Authorization") or "").startswith("ShippoToken "):
             return self._json(401, {"detail": "Authentication credentials were not provided."})
         if self.headers.get("SHIPPO-API-VERSION") != "2018-02-08":
