@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from fulfilment.domain.documents import DocumentOptions
+from fulfilment.domain.documents import LABEL_FORMATS, PACKING_SLIPS, DocumentOptions
 
 
 class SettingsError(ValueError):
@@ -215,12 +215,14 @@ def _document_options(env: dict[str, str]) -> DocumentOptions:
     slips = env.get("FULFILMENT_PACKING_SLIPS", "").strip().casefold() or "separate"
     reverse = _flag_setting(env, "FULFILMENT_LABELS_REVERSE", False)
     separators = _flag_setting(env, "FULFILMENT_LABELS_SEPARATORS", True)
+    if label_format not in LABEL_FORMATS:
+        raise SettingsError(f"FULFILMENT_LABEL_FORMAT={label_format!r}: use one of {', '.join(LABEL_FORMATS)}")
+    if slips not in PACKING_SLIPS:
+        raise SettingsError(f"FULFILMENT_PACKING_SLIPS={slips!r}: use one of {', '.join(PACKING_SLIPS)}")
     try:
         return DocumentOptions(label_format, reverse, separators, slips)
     except ValueError as exc:
-        raise SettingsError(
-            f"FULFILMENT_LABEL_FORMAT={label_format!r}, FULFILMENT_PACKING_SLIPS={slips!r}: {exc}"
-        ) from None
+        raise SettingsError(f"FULFILMENT_LABEL_FORMAT and FULFILMENT_PACKING_SLIPS: {exc}") from None
 
 
 def load_settings(env: dict[str, str] | None = None) -> Settings:

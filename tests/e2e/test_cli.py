@@ -61,7 +61,7 @@ def test_demo_json_is_one_object_and_barcodes_match_upload(env: dict[str, str]) 
     csv_rows = Path(summary["outputs"]["tracking_csv"]).read_text().splitlines()[1:]
     tracking = {line.split(",")[1] for line in csv_rows}
     decoded = [texts[0] for texts in code128_texts(Path(summary["outputs"]["labels_pdf"])) if texts]
-    assert sorted(decoded) == sorted(tracking), "one label page per tracking number"
+    assert sorted(decoded) == sorted(tracking), "one label page per tracking number (and separators)"
     assert len({line.split(",")[0] for line in csv_rows}) == summary["counts"]["labelled"]
 
     shown = fulfil(env, "batch", "show", summary["batch_id"], "--json")
@@ -172,3 +172,35 @@ def test_stock_import_delta_show_and_never_below_reserved(env: dict[str, str], t
     assert "line 2" in result.stderr and "below the 3 units reserved" in result.stderr
     table = fulfil(env, "stock", "show", "A")
     assert "WH-WEST" in table.stdout and " 4 " in table.stdout and " 1 " in table.stdout, table.stdout
+
+
+def test_label_reprint_and_manifest_commands(env: dict[str, str]) -> None:
+    ran = fulfil({**env, "FULFILMENT_LABEL_FORMAT": "zpl"}, "demo", "--orders", "30", "--seed", "4", "--json")
+    assert ran.returncode == 0, ran.stderr
+    summary = json.loads(ran.stdout)
+    assert summary["outputs"]["labels_pdf"] is None and Path(summary["outputs"]["labels_zpl"]).is_file()
+    csv_rows = Path(summary["outputs"]["tracking_csv"]).read_text().splitlines()[1:]
+    tracking = {line.split(",")[1] for line in csv_rows}
+
+    again = fulfil(env, "label", "reprint", summary["batch_id"], "--no-separators", "--json")
+    assert again.returncode == 0, again.stderr
+    reprinted = Path(json.loads(again.stdout)["outputs"]["labels_zpl"]).read_bytes()
+    assert reprinted.count(b"^XA") == len(tracking), "the batch's own format, without separators this time"
+    order_id = csv_rows[0].split(",")[0]
+    one = fulfil(env, "label", "reprint", order_id)
+    assert one.returncode == 0 and f"reprint-{order_id}.zpl" in one.stdout
+    bad = fulfil(env, "label", "reprint", summary["batch_id"], "--packing-slips", "bogus")
+    assert bad.returncode == 1 and "packing slips 'bogus'" in bad.stderr
+    unknown = fulfil(env, "label", "reprint", "NOPE-1")
+    assert unknown.returncode == 1 and "no batch or order 'NOPE-1'" in unknown.stderr
+
+    listed = set()
+    for warehouse in ("WH-EAST", "WH-CENTRAL", "WH-WEST"):
+        made = fulfil(env, "manifest", "create", "--warehouse", warehouse, "--json")
+        assert made.returncode == 0, made.stderr
+        report = json.loads(made.stdout)
+        assert Path(report["path"]).is_file()
+        listed |= {t for carrier in report["carriers"] for t in carrier["tracking_numbers"]}
+    assert listed == tracking, "today's manifests list every parcel of the batch once"
+    wrong = fulfil(env, "manifest", "create", "--warehouse", "WH-EAST", "--date", "yesterday")
+    assert wrong.returncode == 1 and "not a date" in wrong.stderr

@@ -19,6 +19,7 @@ from fulfilment import batches
 from fulfilment.config import load_settings
 from fulfilment.demo import prepare_demo
 from fulfilment.domain.address import normalise
+from fulfilment.domain.documents import DocumentOptions
 from fulfilment.pipeline import Context, context
 from fulfilment.runner import resume_batch, run_batch
 from fulfilment.stages.shipping import ship_to
@@ -81,7 +82,8 @@ def test_start_a_batch_watch_it_and_download_its_files(ctx: Context, client: Tes
     pdf.write_bytes(labels.content)
     tracking = client.get(f"/batches/{batch_id}/files/tracking_csv").text.splitlines()[1:]
     parcels = {row.split(",")[1] for row in tracking}  # one page per parcel; a combined one carries several orders
-    assert len(tracking) == view["counts"]["labelled"] and len(PdfReader(pdf).pages) == len(parcels) > 0
+    labels_shown = sum("TEST LABEL" in page.extract_text() for page in PdfReader(pdf).pages)
+    assert len(tracking) == view["counts"]["labelled"] and labels_shown == len(parcels) > 0
 
     listing = client.get("/").text
     assert batch_id in listing and f"labelled {view['counts']['labelled']}" in listing
@@ -295,3 +297,15 @@ def test_stock_page_shows_the_last_batch_low_stock_alerts(ctx: Context, client: 
     page = client.get("/stock").text
     assert f'Low stock after batch <a href="/batches/{summary["batch_id"]}">' in page
     assert all(html.escape(a["reason"]) in page and a["sku"] in page for a in alerts)
+
+
+def test_a_zpl_batch_offers_labels_zpl_and_no_options_link(ctx: Context, client: TestClient) -> None:
+    session_name, _export, _ = prepare_demo(ctx, 30, seed=31)
+    summary = run_batch(ctx, session_name, timeout_s=120, options=DocumentOptions(label_format="zpl"))
+    batch_id = summary["batch_id"]
+    page = client.get(f"/batches/{batch_id}").text
+    assert f"/batches/{batch_id}/files/labels_zpl" in page and f"/batches/{batch_id}/files/pick_list_pdf" in page
+    assert "/files/labels_pdf" not in page and "/files/options" not in page
+    labels = client.get(f"/batches/{batch_id}/files/labels_zpl")
+    assert labels.status_code == 200 and labels.content.startswith(b"^XA") and labels.content.count(b"^XZ") > 1
+    assert client.get(f"/batches/{batch_id}/files/options").status_code == 404

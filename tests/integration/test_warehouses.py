@@ -87,6 +87,9 @@ def test_multi_warehouse_batch(db: str, request: pytest.FixtureRequest, tmp_path
     assert len({n for parts in tracking.values() for _, n in parts}) == 5
 
     pages = [p.extract_text() for p in PdfReader(summary["outputs"]["labels_pdf"]).pages]
+    separators = [text.split()[0] for text in pages if "TEST LABEL" not in text]
+    assert separators == ["WH-EAST", "WH-CENTRAL", "WH-WEST"], "a separator page before each warehouse's labels"
+    pages = [text for text in pages if "TEST LABEL" in text]
     assert len(pages) == 5
     numbers = {number: warehouse for parts in tracking.values() for warehouse, number in parts}
     shipped_from = []
@@ -115,7 +118,8 @@ def test_combining_can_be_switched_off(tmp_path: Path, monkeypatch, sqlite_url: 
     with ctx.session() as s:
         upsert_orders(s, ORDERS, source="test", actor="test")
     summary = run_batch(ctx, timeout_s=120)
-    assert len(PdfReader(summary["outputs"]["labels_pdf"]).pages) == 6
+    pages = PdfReader(summary["outputs"]["labels_pdf"]).pages
+    assert sum("TEST LABEL" in p.extract_text() for p in pages) == 6
 
 
 def test_backorders_wait_for_stock_then_ship_in_ship_by_order(tmp_path: Path, monkeypatch, sqlite_url: str) -> None:
