@@ -25,6 +25,9 @@ from fulfilment.store.outbox import LEASE_S
 TRANSIENT = (OperationalError, InterfaceError, redis.ConnectionError, redis.TimeoutError)
 """Errors of a database connection dropped or Redis restarting: the unit of work is tried again later."""
 
+PUSHED = ("completed", "completed_with_errors")
+"""Batches whose push step has run: their pushes were sent out, and one still pending lost its message."""
+
 STALE_AFTER = timedelta(minutes=2)
 """A chunk or batch step untouched this long is sent again (a chunk stage takes seconds)."""
 
@@ -71,15 +74,17 @@ def _fan_in_missed(session: Session, batch_id: str, stale_before: datetime | Non
 def stalled_pushes(
     session: Session, stale_before: datetime | None, batch_id: str | None = None, lease_s: float = LEASE_S
 ) -> list[int]:
-    """API pushes (outbox ids) that need a message: never sent and older than `stale_before`, waiting to retry
-    since then, or claimed by a worker whose lease (`lease_s`) ran out; with no `stale_before`, every open one."""
+    """API pushes (outbox ids) that need a message: never sent though their batch's push step ran (a push waits
+    for its batch's documents) and older than `stale_before`, waiting to retry since then, or claimed by a worker
+    whose lease (`lease_s`) ran out; with no `stale_before`, every one of those however recent."""
     lease_over = utcnow() - timedelta(seconds=lease_s)
     held_by_dead = and_(Outbox.status == "sending", Outbox.claimed_at < lease_over)
+    pushed = Outbox.batch_id.in_(select(Batch.id).where(Batch.status.in_(PUSHED)))
     if stale_before is None:
-        waiting = Outbox.status.in_(("pending", "retry"))
+        waiting = or_(and_(Outbox.status == "pending", pushed), Outbox.status == "retry")
     else:
         waiting = or_(
-            and_(Outbox.status == "pending", Outbox.created_at < stale_before),
+            and_(Outbox.status == "pending", pushed, Outbox.created_at < stale_before),
             and_(Outbox.status == "retry", Outbox.claimed_at < stale_before),
         )
     query = select(Outbox.id).where(Outbox.channel == TIKTOK_API_CHANNEL, or_(waiting, held_by_dead))

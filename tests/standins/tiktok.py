@@ -16,6 +16,7 @@ import argparse
 import json
 import random
 import re
+import sys
 import threading
 import time
 import uuid
@@ -118,7 +119,7 @@ class TikTokShop:
             pass
 
         Handler.shop = shop
-        self._server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        self._server = _Server(("127.0.0.1", port), Handler)
         self._server.daemon_threads = True
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         return f"http://127.0.0.1:{self._server.server_address[1]}"
@@ -255,6 +256,14 @@ def _matches(order: dict[str, Any], body: dict[str, Any]) -> bool:
         if name in body and not op(order["create_time"], int(body[name])):
             return False
     return True
+
+
+class _Server(ThreadingHTTPServer):
+    """Quiet about clients that hang up (a caller timed out, or its worker was killed): that is their business."""
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
 
 class _Handler(BaseHTTPRequestHandler):
