@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from fulfilment.batches import PUSH_STEP, Next, allocation_turn, fan_in
 from fulfilment.channels.base import TIKTOK_API_CHANNEL
 from fulfilment.pipeline import BATCH_STAGES, Context
+from fulfilment.stages.push import MAX_BACKOFF_S
 from fulfilment.store.models import AuditEntry, Batch, Chunk, Outbox, utcnow
 from fulfilment.store.outbox import LEASE_S
 
@@ -75,7 +76,8 @@ def stalled_pushes(
     session: Session, stale_before: datetime | None, batch_id: str | None = None, lease_s: float = LEASE_S
 ) -> list[int]:
     """API pushes (outbox ids) that need a message: never sent though their batch's push step ran (a push waits
-    for its batch's documents) and older than `stale_before`, waiting to retry since then, or claimed by a worker
+    for its batch's documents) and older than `stale_before`, waiting to retry since then (and for twice the
+    longest backoff, so a sweep does not cut a push's backoff short and use up its attempts), or claimed by a worker
     whose lease (`lease_s`) ran out; with no `stale_before`, every one of those however recent."""
     lease_over = utcnow() - timedelta(seconds=lease_s)
     held_by_dead = and_(Outbox.status == "sending", Outbox.claimed_at < lease_over)
@@ -83,9 +85,10 @@ def stalled_pushes(
     if stale_before is None:
         waiting = or_(and_(Outbox.status == "pending", pushed), Outbox.status == "retry")
     else:
+        retry_before = min(stale_before, utcnow() - timedelta(seconds=2 * MAX_BACKOFF_S))
         waiting = or_(
             and_(Outbox.status == "pending", pushed, Outbox.created_at < stale_before),
-            and_(Outbox.status == "retry", Outbox.claimed_at < stale_before),
+            and_(Outbox.status == "retry", Outbox.claimed_at < retry_before),
         )
     query = select(Outbox.id).where(Outbox.channel == TIKTOK_API_CHANNEL, or_(waiting, held_by_dead))
     if batch_id is not None:

@@ -88,7 +88,7 @@ def test_sweeper_resends_pushes_whose_messages_were_lost_or_whose_worker_died(
     assert push_steps(sweep(ctx)) == [], "fresh pushes are not stalled"
 
     long_ago = utcnow() - timedelta(minutes=10)
-    dead, live = ids[0], ids[1]
+    dead, live, backing_off = ids[0], ids[1], ids[2]
     with ctx.session() as s:
         s.execute(update(Outbox).values(created_at=long_ago))
         batch = s.scalar(select(Batch).where(Batch.id == s.scalar(select(Outbox.batch_id))))
@@ -98,18 +98,24 @@ def test_sweeper_resends_pushes_whose_messages_were_lost_or_whose_worker_died(
         s.get(Batch, batch.id).status = "completed"
         s.execute(update(Outbox).where(Outbox.id == dead).values(status="sending", attempts=1, claimed_at=long_ago))
         s.execute(update(Outbox).where(Outbox.id == live).values(status="sending", attempts=1, claimed_at=utcnow()))
-    steps = sweep(ctx)
-    assert steps == [batches.Next(batches.PUSH_STEP, i) for i in ids if i != live], "a live worker's push is left"
+        recently = utcnow() - timedelta(seconds=30)  # its retry message is still within its backoff
+        s.execute(
+            update(Outbox).where(Outbox.id == backing_off).values(status="retry", attempts=1, claimed_at=recently)
+        )
+    steps = sweep(ctx, timedelta(seconds=20))
+    left = (live, backing_off)
+    assert steps == [batches.Next(batches.PUSH_STEP, i) for i in ids if i not in left], "live work is left alone"
 
     runner.embedded_worker()
     dispatch(steps)
-    runner.wait_for_pushes(ctx, 120, Outbox.id != live)
+    runner.wait_for_pushes(ctx, 120, Outbox.id.notin_(left))
     with ctx.session() as s:
         assert dict(s.execute(select(Outbox.status, func.count()).group_by(Outbox.status)).all()) == {
-            "sent": labelled - 1,
+            "sent": labelled - 2,
             "sending": 1,
+            "retry": 1,
         }
-    assert len(shop.ledger) == labelled - 1
+    assert len(shop.ledger) == labelled - 2
     assert shop.requests["packages_of"] >= 1, "the dead worker's push was checked with TikTok before sending"
 
 
