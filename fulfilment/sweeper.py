@@ -19,11 +19,15 @@ from sqlalchemy.orm import Session
 from fulfilment.batches import PUSH_STEP, Next, allocation_turn, fan_in
 from fulfilment.channels.base import FILE_CHANNEL
 from fulfilment.pipeline import BATCH_STAGES, Context
+from fulfilment.stages.push import MAX_BACKOFF_S
 from fulfilment.store.models import AuditEntry, Batch, Chunk, Outbox, utcnow
 from fulfilment.store.outbox import LEASE_S
 
 TRANSIENT = (OperationalError, InterfaceError, redis.ConnectionError, redis.TimeoutError)
 """Errors of a database connection dropped or Redis restarting: the unit of work is tried again later."""
+
+PUSHED = ("completed", "completed_with_errors")
+"""Batches whose push step has run: their pushes were sent out, and one still pending lost its message."""
 
 STALE_AFTER = timedelta(minutes=2)
 """A chunk or batch step untouched this long is sent again (a chunk stage takes seconds)."""
@@ -71,16 +75,20 @@ def _fan_in_missed(session: Session, batch_id: str, stale_before: datetime | Non
 def stalled_pushes(
     session: Session, stale_before: datetime | None, batch_id: str | None = None, lease_s: float = LEASE_S
 ) -> list[int]:
-    """API pushes (outbox ids) that need a message: never sent and older than `stale_before`, waiting to retry
-    since then, or claimed by a worker whose lease (`lease_s`) ran out; with no `stale_before`, every open one."""
+    """API pushes (outbox ids) that need a message: never sent though their batch's push step ran (a push waits
+    for its batch's documents) and older than `stale_before`, waiting to retry since then (and for twice the
+    longest backoff, so a sweep does not cut a push's backoff short and use up its attempts), or claimed by a worker
+    whose lease (`lease_s`) ran out; with no `stale_before`, every one of those however recent."""
     lease_over = utcnow() - timedelta(seconds=lease_s)
     held_by_dead = and_(Outbox.status == "sending", Outbox.claimed_at < lease_over)
+    pushed = Outbox.batch_id.in_(select(Batch.id).where(Batch.status.in_(PUSHED)))
     if stale_before is None:
-        waiting = Outbox.status.in_(("pending", "retry"))
+        waiting = or_(and_(Outbox.status == "pending", pushed), Outbox.status == "retry")
     else:
+        retry_before = min(stale_before, utcnow() - timedelta(seconds=2 * MAX_BACKOFF_S))
         waiting = or_(
-            and_(Outbox.status == "pending", Outbox.created_at < stale_before),
-            and_(Outbox.status == "retry", Outbox.claimed_at < stale_before),
+            and_(Outbox.status == "pending", pushed, Outbox.created_at < stale_before),
+            and_(Outbox.status == "retry", Outbox.claimed_at < retry_before),
         )
     query = select(Outbox.id).where(Outbox.channel != FILE_CHANNEL, or_(waiting, held_by_dead))
     if batch_id is not None:

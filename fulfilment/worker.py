@@ -99,7 +99,9 @@ class PushDeferred(Exception):
     """A push failed transiently; dramatiq delivers the message again after its backoff."""
 
 
-@dramatiq.actor(max_retries=push.MAX_ATTEMPTS + 4, min_backoff=500, max_backoff=60_000, time_limit=5 * 60 * 1000)
+@dramatiq.actor(
+    max_retries=push.MAX_ATTEMPTS + 4, min_backoff=500, max_backoff=push.MAX_BACKOFF_S * 1000, time_limit=5 * 60 * 1000
+)
 def push_outbox(outbox_id: int) -> None:
     """Make one attempt at pushing one outbox row through its sales channel (TikTok API or a shop's webhook)."""
     if push.push_one(context(), outbox_id) == "retry":

@@ -31,6 +31,8 @@ from fulfilment.store.models import Outbox, Shipment, utcnow
 
 MAX_ATTEMPTS = 8
 """Transient failures after which a push is parked for a person."""
+MAX_BACKOFF_S = 60
+"""The longest a push waits for its next attempt after a transient failure."""
 
 
 def push_tracking(ctx: Context, session: Session, batch_id: str) -> dict[str, str]:

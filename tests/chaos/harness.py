@@ -270,6 +270,8 @@ def run(opts: Options) -> Result:
         trouble.join(timeout=opts.redis_down_s + 60)
         chaos.note(started, "every push finished")
         findings = check(engine, batch_id, list(shop.ledger), initial_stock)
+        if pulled.counts.created != opts.orders:
+            findings.fail(f"{pulled.counts.created} orders pulled of {opts.orders} in the shop")
         findings.violations.extend(labels.violations(engine, batch_id))
         if batch.returncode != 0:
             last = (workdir / "batch.log").read_text().strip().splitlines()[-1:]

@@ -70,6 +70,7 @@ def api_order(order: ImportedOrder) -> dict[str, Any]:
 
 
 def session_orders(n: int, seed: int) -> list[dict[str, Any]]:
-    """`n` orders of a simulated live session that ended just now, as API orders."""
-    start = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=3)
+    """`n` orders of a simulated three-hour live session that ended an hour ago, as API orders (so a pull up to
+    now finds every one)."""
+    start = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=4)
     return [api_order(order) for order in simulate_session(n, seed=seed, start=start)]

@@ -65,6 +65,10 @@ def test_sweeper_makes_a_fan_in_that_never_fired(embedded_env: dict[str, str]) -
     assert sweep(ctx, timedelta(minutes=2)) == [], "the fan-in is made once"
 
 
+def push_steps(steps: list[batches.Next]) -> list[batches.Next]:
+    return [step for step in steps if step.stage == batches.PUSH_STEP]
+
+
 def test_sweeper_resends_pushes_whose_messages_were_lost_or_whose_worker_died(
     shop_ctx,  # noqa: F811 - the fixture imported above
     monkeypatch: pytest.MonkeyPatch,
@@ -81,26 +85,37 @@ def test_sweeper_resends_pushes_whose_messages_were_lost_or_whose_worker_died(
     with ctx.session() as s:
         ids = list(s.scalars(select(Outbox.id).order_by(Outbox.id)))
     assert len(ids) == labelled > 100
-    assert not [step for step in sweep(ctx) if step.stage == batches.PUSH_STEP], "fresh pushes are not stalled"
+    assert push_steps(sweep(ctx)) == [], "fresh pushes are not stalled"
 
     long_ago = utcnow() - timedelta(minutes=10)
-    dead, live = ids[0], ids[1]
+    dead, live, backing_off = ids[0], ids[1], ids[2]
     with ctx.session() as s:
         s.execute(update(Outbox).values(created_at=long_ago))
+        batch = s.scalar(select(Batch).where(Batch.id == s.scalar(select(Outbox.batch_id))))
+        batch.status = "documenting"
+    assert push_steps(sweep(ctx)) == [], "a batch not yet at its push step sends its own pushes"
+    with ctx.session() as s:
+        s.get(Batch, batch.id).status = "completed"
         s.execute(update(Outbox).where(Outbox.id == dead).values(status="sending", attempts=1, claimed_at=long_ago))
         s.execute(update(Outbox).where(Outbox.id == live).values(status="sending", attempts=1, claimed_at=utcnow()))
-    steps = sweep(ctx)
-    assert steps == [batches.Next(batches.PUSH_STEP, i) for i in ids if i != live], "a live worker's push is left"
+        recently = utcnow() - timedelta(seconds=30)  # its retry message is still within its backoff
+        s.execute(
+            update(Outbox).where(Outbox.id == backing_off).values(status="retry", attempts=1, claimed_at=recently)
+        )
+    steps = sweep(ctx, timedelta(seconds=20))
+    left = (live, backing_off)
+    assert steps == [batches.Next(batches.PUSH_STEP, i) for i in ids if i not in left], "live work is left alone"
 
     runner.embedded_worker()
     dispatch(steps)
-    runner.wait_for_pushes(ctx, 120, Outbox.id != live)
+    runner.wait_for_pushes(ctx, 120, Outbox.id.notin_(left))
     with ctx.session() as s:
         assert dict(s.execute(select(Outbox.status, func.count()).group_by(Outbox.status)).all()) == {
-            "sent": labelled - 1,
+            "sent": labelled - 2,
             "sending": 1,
+            "retry": 1,
         }
-    assert len(shop.ledger) == labelled - 1
+    assert len(shop.ledger) == labelled - 2
     assert shop.requests["packages_of"] >= 1, "the dead worker's push was checked with TikTok before sending"
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import random
+import sys
 import threading
 from collections import Counter
 from dataclasses import dataclass, field
@@ -84,6 +85,14 @@ class JsonHandler(BaseHTTPRequestHandler):
         self.wfile.write(payload)
 
 
+class _QuietServer(ThreadingHTTPServer):
+    """Quiet about clients that hang up (a caller timed out, or its worker was killed): that is their business."""
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
 class Served:
     """Serving a stand-in on 127.0.0.1 on a daemon thread; subclasses name their handler in `handler`."""
 
@@ -93,7 +102,7 @@ class Served:
     def start(self, port: int = 0) -> str:
         """Serve on a daemon thread; returns the base URL."""
         handler = type(f"{type(self).__name__}Handler", (self.handler,), {"owner": self})
-        self._server = ThreadingHTTPServer(("127.0.0.1", port), handler)
+        self._server = _QuietServer(("127.0.0.1", port), handler)
         self._server.daemon_threads = True
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         return f"http://127.0.0.1:{self._server.server_address[1]}"
