@@ -11,7 +11,7 @@ import dramatiq
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.brokers.stub import StubBroker
 
-from fulfilment import batches
+from fulfilment import batches, logs
 from fulfilment.batches import Next
 from fulfilment.config import load_settings
 from fulfilment.pipeline import CHUNK_STAGES, context
@@ -38,6 +38,7 @@ def _make_broker() -> dramatiq.Broker:
     return StubBroker()
 
 
+logs.install()  # each `fulfil worker` process imports this module first
 broker = _make_broker()
 dramatiq.set_broker(broker)
 
