@@ -39,6 +39,15 @@ for sub, name in (
 ):
     app.add_typer(sub, name=name)
 
+
+@app.callback()
+def _main() -> None:
+    """Batch order fulfilment for TikTok Shop live sessions."""
+    from fulfilment import logs
+
+    logs.install()
+
+
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
 MAX_ROW_ERRORS_SHOWN = 50

@@ -14,7 +14,7 @@ from dramatiq.brokers.stub import StubBroker
 from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
 
-from fulfilment import batches
+from fulfilment import batches, logs
 from fulfilment.batches import Next
 from fulfilment.config import load_settings
 from fulfilment.pipeline import CHUNK_STAGES, context
@@ -62,6 +62,7 @@ def _make_broker() -> dramatiq.Broker:
     return StubBroker()
 
 
+logs.install()  # each `fulfil worker` process imports this module first
 broker = _make_broker()
 dramatiq.set_broker(broker)
 
