@@ -404,6 +404,30 @@ def test_a_scan_form_closes_out_one_carriers_labels(ctx, standin: ShippoStandIn)
     assert spec_problems(standin.state.requests) == []
 
 
+def test_manifest_create_saves_each_carriers_scan_form_beside_the_manifest(ctx, standin: ShippoStandIn) -> None:
+    from datetime import datetime
+
+    from pypdf import PdfReader
+
+    from fulfilment.manifests import create_manifests
+
+    run_batch(ctx, clean_orders(ctx, 8), timeout_s=120)
+    with ctx.session() as s:
+        shipments = list(s.scalars(select(Shipment).where(Shipment.status == "labelled")))
+    warehouse = Counter(sh.warehouse_code for sh in shipments).most_common(1)[0][0]
+    mine = {sh.tracking_number for sh in shipments if sh.warehouse_code == warehouse}
+
+    path, manifests = create_manifests(ctx, warehouse, datetime.now(ctx.settings.shop_timezone).date())
+
+    assert path.exists() and {p.tracking_number for m in manifests for p in m.parcels} == mine
+    for m in manifests:
+        forms = [PdfReader(doc) for doc in m.documents]
+        text = "".join(page.extract_text() for form in forms for page in form.pages)
+        assert forms and all(p.tracking_number in text for p in m.parcels), m.carrier
+    assert len(standin.state.manifests) == len(manifests)
+    assert spec_problems(standin.state.requests) == []
+
+
 def planned_chunk(ctx, orders: int) -> int:
     """A one-chunk batch run up to the label stage, its shipments and purchase intents planned; its chunk id."""
     from fulfilment.batches import run_chunk_stage, start_batch
