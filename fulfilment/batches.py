@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from fulfilment.domain.combine import address_key, chunks_keeping_groups
@@ -16,11 +16,11 @@ from fulfilment.pipeline import CHUNK_STAGES, Context, next_chunk_stage
 from fulfilment.stages.alerts import stock_alerts
 from fulfilment.stages.allocate import allocate_chunk
 from fulfilment.stages.documents import write_documents
-from fulfilment.stages.label import label_chunk
+from fulfilment.stages.label import label_chunk, obtain_labels, sweep_labels
 from fulfilment.stages.push import open_pushes, push_tracking
 from fulfilment.stages.route import route_chunk
 from fulfilment.stages.screen import screen_chunk
-from fulfilment.store import audit, stock
+from fulfilment.store import audit, purchases, stock
 from fulfilment.store.claims import Transitions, claim_chunk, locked, set_chunk_stage
 from fulfilment.store.document_options import with_options
 from fulfilment.store.inventory import sync_warehouses
@@ -36,9 +36,10 @@ CHUNK_STAGE_RUNNERS: dict[str, ChunkStage] = {
 TERMINAL = ("completed", "completed_with_errors", "failed")
 ORDER_OUTCOMES = ("labelled", "held", "backordered", "failed")
 IN_FLIGHT = ("claimed", "screened", "allocated", "routed")
-CLAIMABLE = {"pending": "claimed", "approved": "screened", "backordered": "screened"}
+CLAIMABLE = {"pending": "claimed", "approved": "screened", "backordered": "screened", "allocated": "allocated"}
 """What a batch claims and the state each re-enters at: approved (by a reviewer) and backordered orders have
-passed the screen and go straight to allocate."""
+passed the screen and go straight to allocate; an allocated order in no batch (its label was voided) keeps its
+stock and goes straight to route."""
 _ADDRESS = (Order.buyer, Order.ship_name, Order.ship_street1, Order.ship_street2, Order.ship_zip)
 PUSH_STEP = "push_outbox"
 """The message that makes one API push (target: an outbox id)."""
@@ -65,8 +66,9 @@ def start_batch(
     order_ids: Sequence[str] | None = None,
     options: DocumentOptions | None = None,
 ) -> tuple[str, list[Next]]:
-    """Claim every pending, approved and backordered order (of one live session, or only `order_ids`, if given)
-    into a new batch of chunks, which keeps its document `options` (default: from the settings).
+    """Claim every pending, approved, backordered and re-allocated order (of one live session, or only
+    `order_ids`, if given) into a new batch of chunks, which keeps its document `options` (default: from the
+    settings).
 
     Orders go in ship-by order, except that one buyer's orders to one address are kept in one chunk (moved up
     to the first of them) so the label stage can combine them.
@@ -77,7 +79,7 @@ def start_batch(
         sync_warehouses(session, ctx.rules.warehouses)
         query = (
             select(Order.id, Order.status, *_ADDRESS)
-            .where(Order.status.in_(CLAIMABLE))
+            .where(Order.status.in_(CLAIMABLE), or_(Order.status != "allocated", Order.batch_id.is_(None)))
             .order_by(Order.paid_at, Order.created_at, Order.id)
         )
         if session_name:
@@ -130,7 +132,11 @@ def run_chunk_stage(ctx: Context, chunk_id: int, stage: str) -> list[Next]:
 
     Allocation runs one chunk at a time per batch, in chunk order, so stock goes to the orders nearest
     their ship-by time first and the result does not depend on how many workers run.
+    The label stage obtains its labels before that transaction (network calls never run inside it); while
+    another worker still buys some of them, it leaves the chunk to that worker.
     """
+    if stage == "label" and not obtain_labels(ctx, chunk_id):
+        return []
     with ctx.session() as session:
         chunk = claim_chunk(session, chunk_id, stage)
         if chunk is None:
@@ -141,7 +147,7 @@ def run_chunk_stage(ctx: Context, chunk_id: int, stage: str) -> list[Next]:
         following = next_chunk_stage(stage)
         set_chunk_stage(session, chunk, following)
         if following == "done":
-            return _fan_in(session, chunk.batch_id)
+            return fan_in(session, chunk.batch_id)
         messages = [] if following == "allocate" else [Next(following, chunk_id)]
         if following == "allocate" or stage == "allocate":
             locked_batch(session, chunk.batch_id)
@@ -186,13 +192,15 @@ def give_up_chunk(ctx: Context, chunk_id: int, stage: str, error: str) -> list[N
             )
         audit.record(session, "order", [(o, s, "failed", reason) for o, s in stuck], f"stage:{stage}")
         stock.release(session, [o for o, _ in stuck])
+        if stage == "label":
+            purchases.abandon(session, chunk_id, reason)
         set_chunk_stage(session, chunk, "done")
         locked_batch(session, chunk.batch_id)
         turn = allocation_turn(session, chunk.batch_id)
-        return ([Next("allocate", turn)] if turn is not None else []) + _fan_in(session, chunk.batch_id)
+        return ([Next("allocate", turn)] if turn is not None else []) + fan_in(session, chunk.batch_id)
 
 
-def _fan_in(session: Session, batch_id: str) -> list[Next]:
+def fan_in(session: Session, batch_id: str) -> list[Next]:
     """Under a lock on the batch row, the last chunk to finish moves the batch on to its documents."""
     batch = locked_batch(session, batch_id)
     open_chunks = session.scalar(select(func.count()).where(Chunk.batch_id == batch_id, Chunk.stage != "done"))
@@ -204,7 +212,15 @@ def _fan_in(session: Session, batch_id: str) -> list[Next]:
 
 
 def run_batch_stage(ctx: Context, batch_id: str, stage: str) -> list[Next]:
-    """Run the documents or push step of a batch once; returns the next message."""
+    """Run the documents or push step of a batch once; returns the next message.
+
+    Before the documents, labels due a refund or bought twice are refunded (outside the transaction).
+    """
+    if stage == "documenting":
+        with ctx.session() as session:
+            due = session.scalar(select(Batch.status).where(Batch.id == batch_id)) == stage
+        if due:
+            sweep_labels(ctx, batch_id)
     with ctx.session() as session:
         batch = session.scalar(
             locked(session, select(Batch).where(Batch.id == batch_id, Batch.status == stage), skip_locked=True)

@@ -39,6 +39,15 @@ for sub, name in (
 ):
     app.add_typer(sub, name=name)
 
+
+@app.callback()
+def _main() -> None:
+    """Batch order fulfilment for TikTok Shop live sessions."""
+    from fulfilment import logs
+
+    logs.install()
+
+
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
 MAX_ROW_ERRORS_SHOWN = 50
@@ -400,22 +409,31 @@ def batch_resume(
 @app.command("sweeper")
 def sweeper(
     every: Annotated[float, typer.Option(help="Seconds between sweeps.")] = 60.0,
+    stale_after: Annotated[float, typer.Option(help="Re-send work untouched for this many seconds.")] = 120.0,
     once: Annotated[bool, typer.Option(help="Sweep once and exit (for cron).")] = False,
 ) -> None:
-    """Re-send batch steps stuck for more than two minutes (a worker died, a message was lost)."""
-    import time
+    """Re-send batch steps and tracking pushes stuck past a deadline (a worker died, a message was lost).
 
-    from fulfilment.sweeper import sweep
+    A sweep that fails because the database or Redis is briefly down is reported and tried again next time."""
+    import time
+    from datetime import timedelta
+
+    from fulfilment.sweeper import TRANSIENT, sweep
     from fulfilment.worker import dispatch
 
     ctx = _context()
     if not ctx.settings.distributed:
         raise fail("FULFILMENT_REDIS_URL is not set: the embedded default sweeps inside `fulfil batch run`")
     while True:
-        steps = sweep(ctx)
-        dispatch(steps)
-        if steps:
-            out.print(f"re-sent {len(steps)} stalled step(s)", highlight=False)
+        try:
+            steps = sweep(ctx, timedelta(seconds=stale_after))
+            dispatch(steps)
+            if steps:
+                out.print(f"re-sent {len(steps)} stalled step(s)", highlight=False)
+        except TRANSIENT as exc:
+            if once:
+                raise fail(f"sweep failed: {exc}") from None
+            err.print(f"sweep failed, trying again in {every:g} s: {exc}", highlight=False)
         if once:
             return
         time.sleep(every)

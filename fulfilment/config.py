@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -31,6 +32,40 @@ class TikTokSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class ShippoSettings:
+    """How to reach Shippo: token, base URL (None = Shippo's servers), timeouts, rate limit and retries."""
+
+    api_token: str
+    base_url: str | None
+    timeout_s: float
+    rate_limit: int
+    rate_window_s: int
+    backoff_s: float
+    concurrency: int
+
+    @property
+    def test_mode(self) -> bool:
+        """Test tokens (``shippo_test_…``) buy no postage and get about a tenth of the live limits."""
+        return self.api_token.startswith("shippo_test_")
+
+
+LABEL_PROVIDERS = ("local", "shippo")
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookSettings:
+    """A shop that takes tracking numbers as signed webhooks: orders whose channel is `name` push to `url`."""
+
+    name: str
+    url: str
+    secret: str
+    timeout_s: float = 10.0
+
+
+WEBHOOK_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,21}")
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     """Resolved settings; build with :func:`load_settings`."""
 
@@ -48,8 +83,10 @@ class Settings:
     secure_cookies: bool = False
 
     tiktok: TikTokSettings | None = None
+    shippo: ShippoSettings | None = None
     post_stream_delay_s: int = 3600
-    pull_every_s: int = 300
+    webhooks: tuple[WebhookSettings, ...] = ()
+    push_lease_s: int = 120
     documents: DocumentOptions = DocumentOptions()
 
     @property
@@ -91,6 +128,42 @@ def _flag_setting(env: dict[str, str], name: str, default: bool) -> bool:
     return raw in ("1", "true", "yes", "on")
 
 
+def _float_setting(env: dict[str, str], name: str, default: float, minimum: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name}={raw!r} is not a number") from None
+    if value < minimum:
+        raise SettingsError(f"{name}={value} must be at least {minimum}")
+    return value
+
+
+def _choice_setting(env: dict[str, str], name: str, choices: tuple[str, ...]) -> str:
+    value = env.get(name, "").strip().casefold() or choices[0]
+    if value not in choices:
+        raise SettingsError(f"{name}={value!r}: use one of {', '.join(choices)}")
+    return value
+
+
+def _shippo_settings(env: dict[str, str]) -> ShippoSettings:
+    token = env.get("SHIPPO_API_TOKEN", "").strip()
+    if not token:
+        raise SettingsError("FULFILMENT_LABEL_PROVIDER=shippo needs SHIPPO_API_TOKEN (shippo_test_… or shippo_live_…)")
+    default_limit = 50 if token.startswith("shippo_test_") else 500
+    return ShippoSettings(
+        api_token=token,
+        base_url=env.get("SHIPPO_BASE_URL", "").strip().rstrip("/") or None,
+        timeout_s=_float_setting(env, "FULFILMENT_SHIPPO_TIMEOUT_S", 60.0, 0.01),
+        rate_limit=_int_setting(env, "FULFILMENT_SHIPPO_RATE_LIMIT", default_limit),
+        rate_window_s=_int_setting(env, "FULFILMENT_SHIPPO_RATE_WINDOW_S", 60),
+        backoff_s=_float_setting(env, "FULFILMENT_SHIPPO_BACKOFF_S", 1.0, 0.0),
+        concurrency=_int_setting(env, "FULFILMENT_SHIPPO_CONCURRENCY", 8, maximum=64),
+    )
+
+
 def _tiktok_settings(env: dict[str, str]) -> TikTokSettings | None:
     """The TikTok API settings, or None when none of them is set; a partial set is an error."""
     values = {name: env.get(name, "").strip() for name in TIKTOK_REQUIRED}
@@ -109,6 +182,31 @@ def _tiktok_settings(env: dict[str, str]) -> TikTokSettings | None:
         base_url=(env.get("TIKTOK_API_BASE_URL", "").strip() or TIKTOK_API_BASE_URL).rstrip("/"),
         timeout_s=timeout_s,
     )
+
+
+def _webhook_settings(env: dict[str, str]) -> tuple[WebhookSettings, ...]:
+    """The webhook channels named in FULFILMENT_WEBHOOK_CHANNELS, each with its _URL and _SECRET."""
+    names = [n.strip() for n in env.get("FULFILMENT_WEBHOOK_CHANNELS", "").split(",") if n.strip()]
+    timeout = env.get("FULFILMENT_WEBHOOK_TIMEOUT_S", "").strip() or "10"
+    try:
+        timeout_s = float(timeout)
+    except ValueError:
+        raise SettingsError(f"FULFILMENT_WEBHOOK_TIMEOUT_S={timeout!r} is not a number of seconds") from None
+    found = []
+    for name in names:
+        if not WEBHOOK_NAME.fullmatch(name):
+            raise SettingsError(
+                f"FULFILMENT_WEBHOOK_CHANNELS: {name!r} is not a channel name (lowercase letters, digits, - and _, "
+                'at most 22 characters, as in the orders\' "channel" field)'
+            )
+        prefix = f"FULFILMENT_WEBHOOK_{name.upper().replace('-', '_')}_"
+        url, secret = env.get(prefix + "URL", "").strip(), env.get(prefix + "SECRET", "").strip()
+        if not url.startswith(("https://", "http://")):
+            raise SettingsError(f"{prefix}URL must be set to the shop's http(s) address for channel {name!r}")
+        if not secret:
+            raise SettingsError(f"{prefix}SECRET must be set: the key deliveries to channel {name!r} are signed with")
+        found.append(WebhookSettings(name, url, secret, timeout_s))
+    return tuple(found)
 
 
 def _document_options(env: dict[str, str]) -> DocumentOptions:
@@ -135,9 +233,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         tz = ZoneInfo(tz_name)
     except (ZoneInfoNotFoundError, ValueError):
         raise SettingsError(f"FULFILMENT_SHOP_TIMEZONE={tz_name!r} is not a known time zone") from None
-    provider = env.get("FULFILMENT_LABEL_PROVIDER", "").strip() or "local"
-    if provider not in {"local"}:
-        raise SettingsError(f"FULFILMENT_LABEL_PROVIDER={provider!r}: the providers available are: local")
+    provider = _choice_setting(env, "FULFILMENT_LABEL_PROVIDER", LABEL_PROVIDERS)
     return Settings(
         database_url=env.get("FULFILMENT_DATABASE_URL", "").strip() or "sqlite:///./var/fulfilment.db",
         redis_url=env.get("FULFILMENT_REDIS_URL", "").strip() or None,
@@ -154,7 +250,9 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         ),
         secure_cookies=_flag_setting(env, "FULFILMENT_SECURE_COOKIES", False),
         tiktok=_tiktok_settings(env),
+        shippo=_shippo_settings(env) if provider == "shippo" else None,
         post_stream_delay_s=_int_setting(env, "FULFILMENT_POST_STREAM_DELAY_S", 3600, minimum=0),
-        pull_every_s=_int_setting(env, "FULFILMENT_PULL_EVERY_S", 300),
+        webhooks=_webhook_settings(env),
+        push_lease_s=_int_setting(env, "FULFILMENT_PUSH_LEASE_S", 120, minimum=5),
         documents=_document_options(env),
     )

@@ -6,8 +6,9 @@ import atexit
 import threading
 import time
 from collections.abc import Callable, Sequence
+from contextlib import suppress
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import dramatiq
 from sqlalchemy import func, select
@@ -18,10 +19,27 @@ from fulfilment.pipeline import Context
 from fulfilment.store import outbox
 from fulfilment.store.document_options import batch_options, with_options
 from fulfilment.store.models import Batch, Order, Outbox
-from fulfilment.sweeper import sweep
+from fulfilment.sweeper import TRANSIENT, sweep
 
+T = TypeVar("T")
 Progress = Callable[[int, int, str], None]
 """Called with (orders finished, orders in the batch, batch status) while a batch runs."""
+
+
+UNIT_ATTEMPTS = 3
+"""Tries at one unit of work whose database connection dropped (it rolled back, so trying again is safe)."""
+
+
+def retried(unit: Callable[[], T], attempts: int = UNIT_ATTEMPTS, pause_s: float = 1.0) -> T:
+    """Run a unit of work (one transaction), again after a dropped connection or a Redis restart."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return unit()
+        except TRANSIENT:
+            if attempt == attempts:
+                raise
+            time.sleep(pause_s)
+    raise AssertionError("unreachable")
 
 
 _embedded: dramatiq.Worker | None = None
@@ -67,15 +85,19 @@ def wait_for(
 
     deadline = None if timeout_s is None else time.monotonic() + timeout_s
     next_sweep = time.monotonic() + SWEEP_EVERY_S
+    status = "unknown"
     while True:
-        done, total, status = progress_of(ctx, batch_id)
-        if progress:
-            progress(done, total, status)
+        try:
+            done, total, status = progress_of(ctx, batch_id)
+            if progress:
+                progress(done, total, status)
+            if time.monotonic() > next_sweep and status not in batches.TERMINAL:
+                next_sweep = time.monotonic() + SWEEP_EVERY_S
+                dispatch(sweep(ctx, batch_id=batch_id))
+        except TRANSIENT:
+            pass  # a dropped database connection or a Redis restart: poll again (a new connection is made)
         if status in batches.TERMINAL or (deadline is not None and time.monotonic() > deadline):
             return status
-        if time.monotonic() > next_sweep:
-            dispatch(sweep(ctx, batch_id=batch_id))
-            next_sweep = time.monotonic() + SWEEP_EVERY_S
         time.sleep(poll_s)
 
 
@@ -88,9 +110,13 @@ def open_push_count(ctx: Context, *where: Any) -> int:
 def wait_for_pushes(ctx: Context, timeout_s: float | None, *where: Any, poll_s: float = 0.2) -> int:
     """Poll until every push matching `where` is sent or parked (or the timeout passes); returns how many are open."""
     deadline = None if timeout_s is None else time.monotonic() + timeout_s
-    while (left := open_push_count(ctx, *where)) and (deadline is None or time.monotonic() < deadline):
+    left: int | None = None
+    while True:
+        with suppress(TRANSIENT):  # the database connection dropped: ask again
+            left = open_push_count(ctx, *where)
+        if left == 0 or (deadline is not None and time.monotonic() >= deadline):
+            return left if left is not None else open_push_count(ctx, *where)
         time.sleep(poll_s)
-    return left
 
 
 def _drive(
@@ -108,7 +134,7 @@ def _drive(
     wait_for(ctx, batch_id, progress, timeout_s)
     left = None if timeout_s is None else max(0.0, timeout_s - (time.monotonic() - started))
     wait_for_pushes(ctx, left, Outbox.batch_id == batch_id)
-    summary = batches.summary(ctx, batch_id)
+    summary = retried(lambda: batches.summary(ctx, batch_id))
     assert summary is not None
     return summary
 
@@ -132,7 +158,9 @@ def run_batch(
 ) -> dict[str, Any]:
     """Claim pending and approved orders (only `order_ids`, if given) into a batch, run every stage and return
     the batch summary; the batch prints with `options` (default: from the settings)."""
-    batch_id, first = batches.start_batch(ctx, session_name, trigger=trigger, order_ids=order_ids, options=options)
+    batch_id, first = retried(
+        lambda: batches.start_batch(ctx, session_name, trigger=trigger, order_ids=order_ids, options=options)
+    )
     return _drive(ctx, batch_id, first, progress, timeout_s)
 
 

@@ -8,36 +8,61 @@ the environment is set.
 from __future__ import annotations
 
 import dramatiq
+import redis
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.brokers.stub import StubBroker
+from redis.backoff import ExponentialBackoff
+from redis.retry import Retry
 
-from fulfilment import batches
+from fulfilment import batches, logs
 from fulfilment.batches import Next
 from fulfilment.config import load_settings
 from fulfilment.pipeline import CHUNK_STAGES, context
 from fulfilment.stages import push
 
+# The Redis broker's recovery settings, all here (the README's "Crashes and lost messages" explains them).
 HEARTBEAT_TIMEOUT_MS = 15_000
 """A worker silent this long counts as dead and its unacked messages may be requeued (dramatiq's default: 60 s)."""
 
 MAINTENANCE_CHANCE = 10_000
 """Per million Redis commands, how often a worker runs the dead-worker requeue (default 1,000: too rare)."""
 
+DEAD_MESSAGE_TTL_MS = 7 * 24 * 3600 * 1000
+"""How long dead-lettered messages stay in Redis for a person to look at (dramatiq's default, a week)."""
+
+REDIS_RETRIES = 8
+"""Attempts at each Redis command across a connection error, backing off 0.1 s doubling to 2 s: about 9 s in all,
+so a worker rides out a brief Redis restart instead of failing the step it just finished."""
+
 RETRY_OPTIONS = {"max_retries": 5, "min_backoff": 500, "max_backoff": 30_000, "time_limit": 15 * 60 * 1000}
+
+
+def redis_pool(url: str) -> redis.ConnectionPool:
+    """Connections to Redis that retry a command (after reconnecting) through a short outage."""
+    return redis.ConnectionPool.from_url(
+        url,
+        socket_connect_timeout=2,
+        socket_timeout=10,
+        health_check_interval=15,
+        retry=Retry(ExponentialBackoff(cap=2, base=0.1), REDIS_RETRIES),
+        retry_on_error=[redis.ConnectionError, redis.TimeoutError],
+    )
 
 
 def _make_broker() -> dramatiq.Broker:
     settings = load_settings()
     if settings.redis_url:
         return RedisBroker(
-            url=settings.redis_url,
+            connection_pool=redis_pool(settings.redis_url),
             namespace=settings.redis_namespace,
             heartbeat_timeout=HEARTBEAT_TIMEOUT_MS,
             maintenance_chance=MAINTENANCE_CHANCE,
+            dead_message_ttl=DEAD_MESSAGE_TTL_MS,
         )
     return StubBroker()
 
 
+logs.install()  # each `fulfil worker` process imports this module first
 broker = _make_broker()
 dramatiq.set_broker(broker)
 
@@ -75,11 +100,12 @@ class PushDeferred(Exception):
     """A push failed transiently; dramatiq delivers the message again after its backoff."""
 
 
-@dramatiq.actor(max_retries=push.MAX_ATTEMPTS + 4, min_backoff=500, max_backoff=60_000, time_limit=5 * 60 * 1000)
+@dramatiq.actor(
+    max_retries=push.MAX_ATTEMPTS + 4, min_backoff=500, max_backoff=push.MAX_BACKOFF_S * 1000, time_limit=5 * 60 * 1000
+)
 def push_outbox(outbox_id: int) -> None:
-    """Make one attempt at pushing one outbox row through the sales channel's API."""
-    ctx = context()
-    if push.push_one(ctx, outbox_id, push.api_channel(ctx)) == "retry":
+    """Make one attempt at pushing one outbox row through its sales channel (TikTok API or a shop's webhook)."""
+    if push.push_one(context(), outbox_id) == "retry":
         raise PushDeferred(f"outbox {outbox_id}: transient error, trying again")
 
 

@@ -1,4 +1,5 @@
-"""The TikTok Partner API as a tracking channel: mark an order's line items shipped in one package."""
+"""The TikTok Partner API as a tracking channel: mark the line items of one parcel shipped in one package (a split
+order's parcels each name their own units; the orders of a combined parcel each get a package with its number)."""
 
 from __future__ import annotations
 
@@ -22,10 +23,12 @@ class TikTokApiChannel:
         return next((str(p["id"]) for p in packages if p.get("tracking_number") == push.tracking_number), None)
 
     def send(self, push: Push) -> str:
-        line_items = [i for i in push.extra.get("line_item_ids", "").split(",") if i]
+        line_items = [i for item in push.items for i in item.line_item_ids]
         option = push.extra.get("delivery_option_id", "")
-        if not line_items or not option:
-            raise ChannelError("the order has no line item ids or delivery option from the TikTok API", False)
+        if not line_items or len(line_items) != sum(item.quantity for item in push.items) or not option:
+            raise ChannelError(
+                "the parcel's line item ids or the delivery option from the TikTok API are unknown", False
+            )
         try:
             provider = self.client.provider_id(option, push.provider_name)
             return self.client.ship_package(push.order_id, push.tracking_number, provider, line_items)

@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
-
-if TYPE_CHECKING:
-    from fulfilment.pipeline import Context
 
 
 def session_start(name: Annotated[str, typer.Argument(help="The live session's name.")]) -> None:
@@ -38,16 +35,17 @@ def scheduler(
     once: Annotated[bool, typer.Option(help="Run what is due now and exit.")] = False,
     tick: Annotated[float, typer.Option(help="Seconds between looks at the schedule.")] = 5.0,
 ) -> None:
-    """Run due post-stream batches and periodic TikTok pulls. Start it on as many machines as you like: only one
-    (the holder of a PostgreSQL advisory lock, or a file lock for SQLite) runs anything; the others wait."""
+    """Run due post-stream batches and the schedules of rules/schedules.yaml (pulls, cron batches). Start it on as
+    many machines as you like: only one (the holder of a PostgreSQL advisory lock, or a file lock for SQLite) runs
+    anything; the others wait. Each fire is recorded once, and after downtime a missed fire runs once."""
     from fulfilment.cli import _context, err, out
-    from fulfilment.scheduling import claim_due, recover_runs, run_scheduled
+    from fulfilment.scheduling import claim_due, record_fires, recover_runs, run_scheduled
     from fulfilment.store.db import engine_for
     from fulfilment.store.leader import Leadership
 
     ctx = _context()
     leadership = Leadership(engine_for(ctx.settings.database_url))
-    leading, last_pull = False, float("-inf")
+    leading = False
     try:
         while True:
             if leadership.try_acquire():
@@ -55,15 +53,14 @@ def scheduler(
                     leading = True
                     recovered = recover_runs(ctx)
                     out.print(f"scheduler: leading ({recovered} interrupted runs due again)", highlight=False)
+                record_fires(ctx, ctx.rules.schedules)
                 for run in claim_due(ctx):
+                    what = f"{run.schedule or run.kind} {run.session_name or ''}".strip()
                     try:
                         batch_id = run_scheduled(ctx, run)
-                        out.print(f"scheduler: {run.kind} {run.session_name or ''} → batch {batch_id}", highlight=False)
+                        out.print(f"scheduler: {what} → {f'batch {batch_id}' if batch_id else 'done'}", highlight=False)
                     except Exception as exc:  # one failed run must not stop the scheduler
-                        err.print(f"scheduler: {run.kind} {run.session_name or ''} failed: {exc}", highlight=False)
-                if ctx.settings.tiktok is not None and time.monotonic() - last_pull >= ctx.settings.pull_every_s:
-                    last_pull = time.monotonic()
-                    _pull(ctx)
+                        err.print(f"scheduler: {what} failed: {exc}", highlight=False)
             elif once:
                 out.print("scheduler: another scheduler is leading; nothing done", highlight=False)
             if once:
@@ -71,20 +68,6 @@ def scheduler(
             time.sleep(tick)
     finally:
         leadership.release()
-
-
-def _pull(ctx: Context) -> None:
-    """One periodic pull; a failure is reported and the next tick tries again."""
-    from fulfilment.channels.tiktok_api import TikTokClient, TikTokError
-    from fulfilment.cli import err, out
-    from fulfilment.ingest.tiktok_api import pull_orders
-
-    try:
-        assert ctx.settings.tiktok is not None
-        result = pull_orders(ctx, TikTokClient(ctx.settings.tiktok))
-        out.print(f"scheduler: pulled {result.orders} orders ({result.counts.created} new)", highlight=False)
-    except TikTokError as exc:
-        err.print(f"scheduler: pull failed, will try again: {exc}", highlight=False)
 
 
 def register(app: typer.Typer) -> None:

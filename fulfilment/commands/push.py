@@ -14,7 +14,8 @@ def push_resume(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Queue a push for every outbox row not yet sent or parked, including rows whose worker died mid-push
-    (their lease ran out); a push checks with TikTok first, so nothing is pushed twice. Safe to run any time."""
+    (their lease ran out); a TikTok push checks with TikTok first and a webhook push repeats its Idempotency-Key,
+    so nothing is applied twice. Safe to run any time."""
     from fulfilment.batches import PUSH_STEP, Next, push_counts
     from fulfilment.cli import _context, out
     from fulfilment.runner import embedded_worker, wait_for_pushes
@@ -40,7 +41,7 @@ def push_resume(
 
 
 def push_parked(as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False) -> None:
-    """List the pushes parked for a person, with the channel's message."""
+    """List the pushes parked for a person, with their channel and the channel's message."""
     from rich.table import Table
     from sqlalchemy import select
 
@@ -49,23 +50,26 @@ def push_parked(as_json: Annotated[bool, typer.Option("--json", help="Print one 
 
     with _context().session() as session:
         rows = session.execute(
-            select(Outbox.id, Outbox.order_id, Shipment.tracking_number, Outbox.attempts, Outbox.last_error)
+            select(
+                Outbox.id, Outbox.order_id, Shipment.tracking_number, Outbox.channel, Outbox.attempts, Outbox.last_error
+            )
             .join(Shipment, Shipment.id == Outbox.shipment_id)
             .where(Outbox.status == "parked")
             .order_by(Outbox.id)
         ).all()
     if as_json:
-        keys = ("outbox_id", "order_id", "tracking_number", "attempts", "message")
+        keys = ("outbox_id", "order_id", "tracking_number", "channel", "attempts", "message")
         print(json.dumps({"parked": [dict(zip(keys, row, strict=True)) for row in rows]}))
         return
-    table = Table("outbox id", "order", "tracking", "attempts", "message")
+    table = Table("outbox id", "order", "tracking", "channel", "attempts", "message")
     for row in rows:
         table.add_row(*(str(v) for v in row))
     out.print(table)
 
 
 def push_retry(outbox_ids: Annotated[list[int], typer.Argument(help="Outbox ids from `push parked`.")]) -> None:
-    """Send parked pushes again once the cause is fixed (they are checked with TikTok first, like any retry)."""
+    """Send parked pushes again once the cause is fixed (TikTok pushes are checked with TikTok first, webhook
+    pushes carry the same Idempotency-Key, like any retry)."""
     from fulfilment.cli import _context, fail, out
     from fulfilment.store.outbox import reopen
 

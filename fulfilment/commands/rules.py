@@ -159,7 +159,7 @@ def check(
     cards = sum(len(c) for c in rules.rates.values())
     out.print(
         f"rules OK: {len(rules.routes)} routing rules, {len(rules.carriers)} carriers, {cards} rate cards, "
-        f"{len(rules.zone_charts)} zone charts, {len(rules.warehouses)} warehouses",
+        f"{len(rules.zone_charts)} zone charts, {len(rules.warehouses)} warehouses, {len(rules.schedules)} schedules",
         highlight=False,
     )
 

@@ -19,6 +19,7 @@ from typing import Any
 
 from fulfilment.domain.orders import Address, ImportedOrder, NotAnExportError, OrderLine, ParseResult, RowError
 from fulfilment.domain.states import state_code
+from fulfilment.ingest.storable import refuse_unstorable
 
 DEFAULT_CHANNEL = "json"
 FLAGS = ("buyer_cancel_request", "address_changed")
@@ -48,7 +49,7 @@ def _records(path: Path) -> Iterator[tuple[int, Any | _Bad]]:
         return
     if not stripped.startswith("{"):
         raise NotAnExportError(f"{path}: expected a JSON array of orders or JSON Lines of order objects")
-    for number, line in enumerate(text.splitlines(), 1):
+    for number, line in enumerate(text.split("\n"), 1):  # not splitlines(): JSON text may hold U+2028 and the like
         if not line.strip():
             continue
         try:
@@ -151,7 +152,8 @@ def _order(record: Any, number: int) -> ImportedOrder:
 def parse_json_orders(path: Path) -> ParseResult:
     """Read a JSON array or JSON Lines file of orders; raises NotAnExportError if it is neither.
 
-    A repeated order id is reported on its second record (the first one imports).
+    A repeated order id is reported on its second record (the first one imports); so is a value the database
+    cannot hold (too long, a NUL character, a number out of range).
     """
     result = ParseResult()
     seen: set[str] = set()
@@ -168,4 +170,5 @@ def parse_json_orders(path: Path) -> ParseResult:
             continue
         seen.add(order.id)
         result.orders.append(order)
+    refuse_unstorable(result)
     return result

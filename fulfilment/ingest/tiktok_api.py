@@ -2,7 +2,7 @@
 
 Mapping follows ``tiktok.md`` section 3: ``line_items`` has one element per unit, so quantity is the count of
 elements per SKU; only ``AWAITING_SHIPMENT`` seller-shipped orders without a buyer cancel request are pending.
-The line item ids and the delivery option go into `extra`, for pushing tracking back.
+The line item ids (per SKU) and the delivery option go into `extra`, for pushing tracking back.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import select
 
 from fulfilment.channels.tiktok_api import TikTokClient
+from fulfilment.domain import line_items
 from fulfilment.domain.orders import Address, ImportedOrder, OrderLine
 from fulfilment.domain.states import state_code
 from fulfilment.ingest.tiktok_export import CHANNEL
@@ -28,7 +29,6 @@ from fulfilment.store.orders import UpsertCounts, upsert_orders
 CURSOR = "tiktok_api"
 OVERLAP_S = 120
 """The next pull starts this long before the last one did (clock skew; re-reading an order changes nothing)."""
-LINE_ITEM_IDS = "line_item_ids"
 DELIVERY_OPTION_ID = "delivery_option_id"
 
 
@@ -70,18 +70,30 @@ def _state(address: dict[str, Any]) -> str:
     return state_code(str(l1.get("address_name") or "")) or ""
 
 
+def _sku(item: dict[str, Any]) -> str:
+    return str(item.get("seller_sku") or item.get("sku_id") or "")
+
+
 def _lines(items: list[dict[str, Any]]) -> list[OrderLine]:
     """One line per SKU in first-seen order; quantity is the number of line items (units) of that SKU."""
     counts: Counter[str] = Counter()
     first: dict[str, dict[str, Any]] = {}
     for item in items:
-        sku = str(item.get("seller_sku") or item.get("sku_id") or "")
+        sku = _sku(item)
         counts[sku] += 1
         first.setdefault(sku, item)
     return [
         OrderLine(sku, counts[sku], _money(item.get("sale_price")), str(item.get("product_name") or ""))
         for sku, item in first.items()
     ]
+
+
+def _line_item_ids(items: list[dict[str, Any]]) -> dict[str, list[str]]:
+    """The line item ids of each SKU, in the order TikTok lists them."""
+    by_sku: dict[str, list[str]] = {}
+    for item in items:
+        by_sku.setdefault(_sku(item), []).append(str(item["id"]))
+    return by_sku
 
 
 def map_order(order: dict[str, Any]) -> tuple[ImportedOrder | None, str]:
@@ -102,7 +114,7 @@ def map_order(order: dict[str, Any]) -> tuple[ImportedOrder | None, str]:
         phone=str(address.get("phone_number") or ""),
     )
     extra = {
-        LINE_ITEM_IDS: ",".join(str(item["id"]) for item in order.get("line_items", [])),
+        line_items.LINE_ITEM_IDS: line_items.encode(_line_item_ids(order.get("line_items", []))),
         DELIVERY_OPTION_ID: str(order.get("delivery_option_id") or ""),
         "auto_combine_group_id": str(order.get("auto_combine_group_id") or ""),
     }

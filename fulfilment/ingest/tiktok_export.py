@@ -28,6 +28,7 @@ from fulfilment.domain.orders import (
     RowError,
 )
 from fulfilment.domain.states import state_code
+from fulfilment.ingest.storable import refuse_unstorable, without_nul
 
 CHANNEL = "tiktok"
 ROUNDED_REASON = (
@@ -209,7 +210,37 @@ def parse_tiktok_export(path: Path, shop_tz: ZoneInfo) -> ParseResult:
                 skipped.add(order_id)
                 result.skipped[reason] = result.skipped.get(reason, 0) + 1
     result.orders = builder.orders()
+    refuse_unstorable(result, _column_of)
     return result
+
+
+_FIELD_COLUMNS = {
+    "id": "Order ID",
+    "channel": "Order ID",
+    "buyer": "Buyer Username",
+    "buyer_message": "Buyer Message",
+    "ship_to.name": "Recipient",
+    "ship_to.street1": "Address Line 1",
+    "ship_to.street2": "Address Line 2",
+    "ship_to.city": "City",
+    "ship_to.state": "State",
+    "ship_to.zip": "Zipcode",
+    "ship_to.country": "Country",
+    "ship_to.phone": "Phone #",
+    "created_at": "Created Time",
+    "paid_at": "Paid Time",
+    "amount": "Order Amount",
+    "sku": "Seller SKU",
+    "name": "Product Name",
+    "quantity": "Quantity",
+    "unit_price": "SKU Unit Original Price",
+    **{f"extra.{key}": column for key, column in EXTRA_COLUMNS.items()},
+}
+
+
+def _column_of(field: str) -> str:
+    """The export column an order field comes from (`lines[2].quantity` → `Quantity`)."""
+    return _FIELD_COLUMNS.get(field, _FIELD_COLUMNS.get(field.rpartition(".")[2], field))
 
 
 # --- reading cells -----------------------------------------------------------------------------------------
@@ -228,7 +259,7 @@ def _open_rows(path: Path) -> Iterator[tuple[int, list[object]]]:
         return _xlsx_rows(path)
     if head.startswith(b"\xd0\xcf\x11\xe0"):
         raise NotAnExportError(f"{path}: old Excel .xls file; export the orders as CSV or XLSX")
-    if b"\x00" in head or path.suffix.lower() in (".xlsx", ".xlsm"):
+    if head.count(b"\x00") * 100 > len(head) or path.suffix.lower() in (".xlsx", ".xlsm"):
         raise NotAnExportError(f"{path}: binary file, not a CSV or XLSX order export")
     return _csv_rows(path)
 
@@ -237,7 +268,7 @@ def _csv_rows(path: Path) -> Iterator[tuple[int, list[object]]]:
     """Stream CSV rows (UTF-8, BOM optional, LF or CRLF) with the physical line each row starts on."""
     start = 1
     with path.open(encoding="utf-8-sig", newline="") as handle:
-        reader = csv.reader(handle)
+        reader = csv.reader(without_nul(handle))
         try:
             for cells in reader:
                 yield start, list(cells)

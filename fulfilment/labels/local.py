@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import BinaryIO
 
@@ -18,6 +19,7 @@ from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 
 from fulfilment.domain.shipments import LabelSpec
+from fulfilment.domain.tracking import local_tracking_number
 from fulfilment.labels.content import (
     TEST_MARK,
     LabelContent,
@@ -26,6 +28,8 @@ from fulfilment.labels.content import (
     latin_text,
     pattern_modules,
 )
+from fulfilment.labels.provider import CONTENT_TYPES, BoughtLabel, LabelRequest, PurchaseJournal, Settled
+from fulfilment.labels.zpl import render_zpl
 
 PAGE_W, PAGE_H = 288.0, 432.0  # 4 x 6 in
 MARGIN = 10.0
@@ -282,3 +286,30 @@ def labels_pdf_bytes(specs: Sequence[LabelSpec]) -> bytes:
     buf = io.BytesIO()
     _render(specs, buf)
     return buf.getvalue()
+
+
+class LocalProvider:
+    """Test labels drawn locally: a chunk's labels in one file, PDF pages or ZPL II formats by the requests'
+    format (tracking numbers are derived from the shipment ids, so nothing is bought and nothing needs
+    reconciling)."""
+
+    name = "local"
+
+    def obtain(self, requests: Sequence[LabelRequest], journal: PurchaseJournal) -> None:
+        """Draw every request's label into one file in the (chunk-wide) format of the first request."""
+        specs = [
+            replace(r.spec, tracking_number=local_tracking_number(r.spec.carrier, r.spec.shipment_id)) for r in requests
+        ]
+        if specs:
+            label_format = requests[0].label_format
+            labels = [BoughtLabel(s.shipment_id, s.tracking_number, page=i) for i, s in enumerate(specs)]
+            content = render_zpl(specs) if label_format == "zpl" else labels_pdf_bytes(specs)
+            journal.bought(labels, content, CONTENT_TYPES[label_format])
+
+    def sweep(self, settled: Sequence[Settled], journal: PurchaseJournal) -> None:
+        """Nothing is bought locally, so nothing can be bought twice."""
+
+    def refund(self, due: Sequence[Settled], journal: PurchaseJournal) -> None:
+        """Nothing was paid for: each label is simply recorded as voided."""
+        for purchase in due:
+            journal.refunded(purchase.shipment_id, purchase.transaction_id)

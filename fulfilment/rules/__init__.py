@@ -1,7 +1,7 @@
 """Load and validate the rules directory into domain objects; every error names the file, line and field.
 
-`carriers.yaml` (carriers, services, routing rules), `warehouses.yaml`, `rates/*.yaml` (dated rate cards) and
-`zones/<origin ZIP3>.csv` (optional zone charts).
+`carriers.yaml` (carriers, services, routing rules), `warehouses.yaml`, `rates/*.yaml` (dated rate cards),
+`zones/<origin ZIP3>.csv` (optional zone charts) and `schedules.yaml` (optional, what `fulfil scheduler` runs).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from fulfilment.domain.routing import Carrier, RouteRule
 from fulfilment.rules.carriers import load_carriers
 from fulfilment.rules.rates import load_rates
 from fulfilment.rules.risk import load_risk
+from fulfilment.rules.schedules import Schedule, load_schedules
 from fulfilment.rules.warehouses import WarehouseConfig, WarehouseRules, load_warehouses
 from fulfilment.rules.zones import load_zone_charts
 from fulfilment.yamlfile import ConfigError, ConfigInvalid
@@ -40,6 +41,7 @@ class Rules:
     risk: RiskRules
     allocation: Policy = Policy()
     alerts: AlertRules = AlertRules()
+    schedules: tuple[Schedule, ...] = ()
 
     def warehouse(self, code: str | None) -> WarehouseConfig | None:
         return next((w for w in self.warehouses if w.code == code), None)
@@ -67,6 +69,7 @@ def load_rules(rules_dir: Path) -> Rules:
         errors, lambda: load_warehouses(rules_dir / "warehouses.yaml", carriers), None
     )
     risk = _collect(errors, lambda: load_risk(rules_dir / "risk.yaml"), None)
+    schedules = _collect(errors, lambda: load_schedules(rules_dir / "schedules.yaml"), ())
     for card in cards:
         offered = carriers[card.carrier].services if carriers and card.carrier in carriers else {}
         if carriers is not None and card.service not in offered:
@@ -78,4 +81,6 @@ def load_rules(rules_dir: Path) -> Rules:
     rates: dict[tuple[str, str], tuple[RateCard, ...]] = {}
     for card in cards:
         rates[(card.carrier, card.service)] = (*rates.get((card.carrier, card.service), ()), card)
-    return Rules(warehouses.warehouses, carriers, routes, rates, charts, risk, warehouses.policy, warehouses.alerts)
+    return Rules(
+        warehouses.warehouses, carriers, routes, rates, charts, risk, warehouses.policy, warehouses.alerts, schedules
+    )

@@ -54,7 +54,9 @@ def _load_card(path: Path) -> RateCard:
             continue
         prices = m.get("zones")
         if not isinstance(prices, list) or len(prices) != len(ZONES) or not all(_is_price(p) for p in prices):
-            c.error(m, "zones", f"{field}.zones", f"expected {len(ZONES)} prices ≥ 0, one per zone 1–9")
+            c.error(
+                m, "zones", f"{field}.zones", f"expected {len(ZONES)} prices from 0 to {PRICE_MAX:,}, one per zone 1–9"
+            )
             continue
         bands.append((up_to, tuple(Decimal(str(p)).quantize(CENT) for p in prices)))
     if c.errors:
@@ -62,8 +64,12 @@ def _load_card(path: Path) -> RateCard:
     return RateCard(carrier, service, start, transit, tuple(bands), str(path))  # type: ignore[arg-type]
 
 
+PRICE_MAX = 100_000
+"""No label costs more; a larger number is a typing error (and one huge enough cannot even be rounded to cents)."""
+
+
 def _is_price(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and value >= 0
+    return isinstance(value, int | float) and not isinstance(value, bool) and 0 <= value <= PRICE_MAX
 
 
 def load_rates(directory: Path) -> tuple[RateCard, ...]:

@@ -13,10 +13,10 @@ from sqlalchemy.orm import Session
 
 from fulfilment.domain.documents import DocumentOptions
 from fulfilment.domain.shipments import PackingSlip, PickLine
-from fulfilment.labels.formats import CONTENT_TYPES, FORMATS
 from fulfilment.labels.merge import merge_pages
 from fulfilment.labels.packing_slips import render_packing_slips
 from fulfilment.labels.picklist import render_pick_list
+from fulfilment.labels.provider import CONTENT_TYPES, FORMATS
 from fulfilment.labels.separators import Separator, render_separators_pdf, separators_zpl
 from fulfilment.labels.zpl import merge_zpl
 from fulfilment.pipeline import Context

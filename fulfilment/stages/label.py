@@ -1,30 +1,44 @@
 """Label: the chunk's routed orders become parcels (a split order one per warehouse, one buyer's orders to one
-address from one warehouse combined), each with a tracking number, drawn into one PDF per chunk."""
+address from one warehouse combined), each with a label obtained exactly once from the configured provider.
+
+Three steps, so no network call ever runs inside a transaction that holds locks:
+
+1. :func:`plan_shipments` (one transaction): the chunk's parcels as shipments, and one purchase intent per
+   shipment, committed before any provider is called;
+2. :func:`obtain_labels` (no transaction): the provider (local renderer or Shippo) obtains the open intents'
+   labels and reports each to the journal (:mod:`fulfilment.store.purchases`), which commits every report;
+3. :func:`label_chunk` (the stage's transaction): orders whose labels are all bought become ``labelled`` (outbox
+   rows, stock deducted); orders with a label that failed for good become ``failed`` with the reason (stock
+   released; a label bought for a parcel none of whose orders ship is refunded before the documents); while a
+   label is still open (a retryable failure) the stage raises :class:`LabelsPending` and is run again.
+"""
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy.orm import Session, selectinload
 
 from fulfilment.channels.base import outbox_channel
+from fulfilment.domain import line_items
 from fulfilment.domain.combine import address_key, groups
+from fulfilment.domain.parcel import Parcel as Box
 from fulfilment.domain.routing import RouteDecision
 from fulfilment.domain.shipments import LabelSpec
-from fulfilment.domain.tracking import local_tracking_number
-from fulfilment.labels.formats import local_label_file
+from fulfilment.labels.provider import LabelRequest, Settled, provider_for, purchase_ref
 from fulfilment.pipeline import Context
 from fulfilment.stages.route import pack_lines, route_parcel
 from fulfilment.stages.shipping import ship_to
-from fulfilment.store import stock
-from fulfilment.store.claims import Transitions, chunk_orders
+from fulfilment.store import purchases, stock
+from fulfilment.store.claims import Transitions, chunk_orders, claim_chunk
 from fulfilment.store.document_options import batch_options
 from fulfilment.store.models import (
     CatalogItem,
     Chunk,
-    LabelFile,
+    LabelPurchase,
     Order,
     Outbox,
     Reservation,
@@ -32,6 +46,10 @@ from fulfilment.store.models import (
     ShipmentOrder,
     utcnow,
 )
+
+
+class LabelsPending(RuntimeError):
+    """Some labels of the chunk could not be obtained yet (a retryable failure): run the stage again later."""
 
 
 @dataclass(slots=True)
@@ -45,11 +63,15 @@ class Part:
 
 @dataclass(slots=True)
 class Parcel:
-    """One shipment to make: its parts (several orders when combined), the service and the weight."""
+    """One shipment to make: its parts (several orders when combined), the service and the packed box."""
 
     parts: list[Part]
     decision: RouteDecision
-    weight_oz: float
+    box: Box
+
+    @property
+    def weight_oz(self) -> float:
+        return self.box.weight_oz
 
 
 def _parts(session: Session, orders: list[Order]) -> list[Part]:
@@ -82,17 +104,16 @@ def _parcels(ctx: Context, session: Session, parts: list[Part], catalog: dict[st
     routed again on its own weight (a split part no service takes keeps its order's service; a combined
     parcel no service takes ships as separate parcels).
     """
-    unit_weights = {(p.order.id, line.sku): line.unit_weight_oz for p in parts for line in p.order.lines}
     shares = Counter(p.order.id for p in parts)
 
     def route(members: list[Part]) -> Parcel:
         first = members[0].order
-        packed = pack_lines([(s, q, unit_weights.get((p.order.id, s))) for p in members for s, q in p.items], catalog)
+        packed = _packed(members, catalog)
         stored = RouteDecision(first.rule_id, first.carrier, first.service, first.billable_weight_oz)
         if len(members) == 1 and shares[first.id] == 1:
-            return Parcel(members, stored, packed.weight_oz)
+            return Parcel(members, stored, packed)
         decision = route_parcel(ctx, session, packed, first, members[0].warehouse)
-        return Parcel(members, decision if decision.carrier or len(members) > 1 else stored, packed.weight_oz)
+        return Parcel(members, decision if decision.carrier or len(members) > 1 else stored, packed)
 
     limit = ctx.settings.combine_max if ctx.settings.combine else 1
     keys = [(_buyer_address(p.order), p.warehouse) for p in parts]
@@ -106,109 +127,284 @@ def _parcels(ctx: Context, session: Session, parts: list[Part], catalog: dict[st
     return parcels
 
 
-def _items(parcel: Parcel) -> tuple[tuple[str, int], ...]:
-    """The parcel's units per SKU, in the order first listed."""
+def _packed(members: list[Part], catalog: dict[str, CatalogItem]) -> Box:
+    """The box the parts pack into (catalog weights and sizes first, else the order's unit weights)."""
+    unit_weights = {(p.order.id, line.sku): line.unit_weight_oz for p in members for line in p.order.lines}
+    return pack_lines([(s, q, unit_weights.get((p.order.id, s))) for p in members for s, q in p.items], catalog)
+
+
+def _catalog(session: Session, orders: list[Order]) -> dict[str, CatalogItem]:
+    skus = {line.sku for order in orders for line in order.lines}
+    return {c.sku: c for c in session.scalars(select(CatalogItem).where(CatalogItem.sku.in_(skus)))}
+
+
+def _items(parts: list[Part]) -> tuple[tuple[str, int], ...]:
+    """The parts' units per SKU, in the order first listed."""
     totals: dict[str, int] = {}
-    for part in parcel.parts:
+    for part in parts:
         for sku, quantity in part.items:
             totals[sku] = totals.get(sku, 0) + quantity
     return tuple(totals.items())
 
 
-def label_chunk(ctx: Context, session: Session, chunk_id: int) -> None:
-    """Move the chunk's routed orders to ``labelled``: shipments, tracking numbers, label PDF, outbox rows.
+def _outbox_items(shipped: list[tuple[int, Part]]) -> dict[tuple[str, int], list[dict[str, Any]]]:
+    """What each (order, shipment) push carries: the part's units, with the order's line item ids for them
+    handed out parcel by parcel (left out when the order has no ids, or they do not cover its units)."""
+    by_order: dict[str, list[tuple[int, Part]]] = {}
+    for shipment_id, part in shipped:
+        by_order.setdefault(part.order.id, []).append((shipment_id, part))
+    out: dict[tuple[str, int], list[dict[str, Any]]] = {}
+    for order_id, parts in by_order.items():
+        known = line_items.decode((parts[0][1].order.extra or {}).get(line_items.LINE_ITEM_IDS, ""))
+        try:
+            ids = line_items.hand_out(known, [part.items for _, part in parts]) if known else None
+        except ValueError:
+            ids = None
+        for n, (shipment_id, part) in enumerate(parts):
+            rows: list[dict[str, Any]] = [{"sku": sku, "quantity": quantity} for sku, quantity in part.items]
+            for row, line_ids in zip(rows, ids[n] if ids else [], strict=False):
+                row["line_item_ids"] = line_ids
+            out[(order_id, shipment_id)] = rows
+    return out
 
-    Every order of a combined parcel gets the parcel's tracking number; a split order one per warehouse.
-    """
-    orders = chunk_orders(session, chunk_id, "routed")
-    if not orders:
-        return
-    batch_id = session.scalar(select(Chunk.batch_id).where(Chunk.id == chunk_id))
-    skus = {line.sku for order in orders for line in order.lines}
-    catalog = {c.sku: c for c in session.scalars(select(CatalogItem).where(CatalogItem.sku.in_(skus)))}
-    warehouses = {w.code: w for w in ctx.rules.warehouses}
-    now = utcnow()
-    parcels = _parcels(ctx, session, _parts(session, orders), catalog)
-    shipment_ids = session.scalars(
-        insert(Shipment).returning(Shipment.id, sort_by_parameter_order=True),
-        [
-            {
-                "batch_id": batch_id,
-                "warehouse_code": p.parts[0].warehouse,
-                "carrier": p.decision.carrier,
-                "service": p.decision.service,
-                "rule_id": p.decision.rule_id,
-                "weight_oz": p.weight_oz,
-                "status": "labelled",
-                "created_at": now,
-            }
-            for p in parcels
-        ],
-    ).all()
-    specs = []
-    for parcel, shipment_id in zip(parcels, shipment_ids, strict=True):
-        warehouse = warehouses[parcel.parts[0].warehouse]
-        carrier = ctx.rules.carriers[parcel.decision.carrier or ""]
-        service = parcel.decision.service or ""
-        specs.append(
-            LabelSpec(
-                shipment_id=shipment_id,
-                order_ids=tuple(p.order.id for p in parcel.parts),
-                warehouse=warehouse.code,
-                ship_from=warehouse.address,
-                ship_to=ship_to(parcel.parts[0].order),
-                carrier=carrier.code,
-                service=service,
-                service_name=carrier.services[service].name,
-                tracking_number=local_tracking_number(carrier.code, shipment_id),
-                weight_oz=parcel.weight_oz,
-                items=_items(parcel),
+
+def plan_shipments(ctx: Context, chunk_id: int) -> None:
+    """Write a shipment and a purchase intent for each parcel of the chunk's routed orders not planned yet."""
+    with ctx.session() as session:
+        chunk = claim_chunk(session, chunk_id, "label")
+        if chunk is None:
+            return
+        planned = set(
+            session.scalars(
+                select(ShipmentOrder.order_id)
+                .join(LabelPurchase, LabelPurchase.shipment_id == ShipmentOrder.shipment_id)
+                .where(LabelPurchase.chunk_id == chunk_id)
             )
         )
-    label_format = batch_options(session, batch_id, ctx.settings.documents).label_format
-    content_type, content = local_label_file(specs, label_format)
-    label_file_id = session.scalar(
-        insert(LabelFile).returning(LabelFile.id),
-        [{"batch_id": batch_id, "content_type": content_type, "content": content, "created_at": now}],
-    )
-    session.connection().execute(
-        update(Shipment.__table__).where(Shipment.__table__.c.id == bindparam("s_id")),
-        [
-            {
-                "s_id": s.shipment_id,
-                "tracking_number": s.tracking_number,
-                "label_file_id": label_file_id,
-                "label_page": i,
-            }
-            for i, s in enumerate(specs)
-        ],
-    )
-    links = [(s, order_id) for s in specs for order_id in s.order_ids]
-    by_id = {order.id: order for order in orders}
-    session.execute(insert(ShipmentOrder), [{"shipment_id": s.shipment_id, "order_id": o} for s, o in links])
-    session.execute(
-        insert(Outbox),
-        [
-            {
-                "order_id": order_id,
-                "shipment_id": s.shipment_id,
-                "batch_id": batch_id,
-                "channel": outbox_channel(by_id[order_id].channel, by_id[order_id].extra),
-                "status": "pending",
-                "created_at": now,
-            }
-            for s, order_id in links
-        ],
-    )
-    stock.deduct(session, [o.id for o in orders])
-    notes: dict[str, list[str]] = {}
-    for spec, order_id in links:
-        others = [o for o in spec.order_ids if o != order_id]
-        combined = f" (combined with {', '.join(others)})" if others else ""
-        notes.setdefault(order_id, []).append(
-            f"{spec.service_name} label {spec.tracking_number} from {spec.warehouse}{combined}"
+        orders = [o for o in chunk_orders(session, chunk_id, "routed") if o.id not in planned]
+        if not orders:
+            return
+        now = utcnow()
+        provider = ctx.settings.label_provider
+        parcels = _parcels(ctx, session, _parts(session, orders), _catalog(session, orders))
+        shipment_ids = session.scalars(
+            insert(Shipment).returning(Shipment.id, sort_by_parameter_order=True),
+            [
+                {
+                    "batch_id": chunk.batch_id,
+                    "warehouse_code": p.parts[0].warehouse,
+                    "carrier": p.decision.carrier,
+                    "service": p.decision.service,
+                    "rule_id": p.decision.rule_id,
+                    "weight_oz": p.weight_oz,
+                    "status": "buying",
+                    "label_provider": provider,
+                    "created_at": now,
+                }
+                for p in parcels
+            ],
+        ).all()
+        pairs = list(zip(shipment_ids, parcels, strict=True))
+        session.execute(
+            insert(ShipmentOrder),
+            [{"shipment_id": s, "order_id": o} for s, p in pairs for o in dict.fromkeys(x.order.id for x in p.parts)],
         )
+        session.execute(
+            insert(LabelPurchase),
+            [
+                {
+                    "shipment_id": s,
+                    "chunk_id": chunk_id,
+                    "order_ref": purchase_ref(s, p.parts[0].order.id),
+                    "provider": provider,
+                    "status": "open",
+                    "attempts": 0,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+                for s, p in pairs
+            ],
+        )
+
+
+def label_requests(ctx: Context, shipment_ids: list[int], label_format: str) -> list[LabelRequest]:
+    """What to put on each shipment's label, read back from the stored shipments, orders and reservations."""
+    if not shipment_ids:
+        return []
+    warehouses = {w.code: w for w in ctx.rules.warehouses}
+    with ctx.session() as session:
+        shipments = {s.id: s for s in session.scalars(select(Shipment).where(Shipment.id.in_(shipment_ids)))}
+        carried: dict[int, list[str]] = defaultdict(list)
+        for shipment_id, order_id in session.execute(
+            select(ShipmentOrder.shipment_id, ShipmentOrder.order_id)
+            .where(ShipmentOrder.shipment_id.in_(shipment_ids))
+            .order_by(ShipmentOrder.shipment_id, ShipmentOrder.order_id)
+        ):
+            carried[shipment_id].append(order_id)
+        ids = {o for os in carried.values() for o in os}
+        orders = list(session.scalars(select(Order).where(Order.id.in_(ids)).options(selectinload(Order.lines))))
+        catalog = _catalog(session, orders)
+        parts: dict[tuple[str, str], Part] = {(p.order.id, p.warehouse): p for p in _parts(session, orders)}
+        requests = []
+        for shipment_id in shipment_ids:
+            shipment = shipments[shipment_id]
+            members = [parts[o, shipment.warehouse_code] for o in carried[shipment_id]]
+            warehouse = warehouses[shipment.warehouse_code]
+            carrier = ctx.rules.carriers[shipment.carrier]
+            spec = LabelSpec(
+                shipment_id=shipment_id,
+                order_ids=tuple(carried[shipment_id]),
+                warehouse=warehouse.code,
+                ship_from=warehouse.address,
+                ship_to=ship_to(members[0].order),
+                carrier=carrier.code,
+                service=shipment.service,
+                service_name=carrier.services[shipment.service].name,
+                tracking_number="",
+                weight_oz=shipment.weight_oz,
+                items=_items(members),
+            )
+            requests.append(LabelRequest(spec, _packed(members, catalog), label_format))
+        return requests
+
+
+def obtain_labels(ctx: Context, chunk_id: int) -> bool:
+    """Plan the chunk's shipments, then have the provider obtain every open label, outside any transaction.
+
+    Returns False while another worker still holds a label of the chunk (a step sent again by the sweeper
+    while the first worker buys): that worker settles the chunk when it is done, so this one must not.
+    """
+    plan_shipments(ctx, chunk_id)
+    open_ids = purchases.open_intents(ctx, chunk_id)
+    if not open_ids:
+        return True
+    with ctx.session() as session:
+        batch_id = session.scalar(select(Chunk.batch_id).where(Chunk.id == chunk_id))
+        label_format = batch_options(session, str(batch_id), ctx.settings.documents).label_format
+    provider = provider_for(ctx.settings)
+    requests = label_requests(ctx, open_ids, label_format)
+    provider.obtain(requests, purchases.DbJournal(ctx, str(batch_id), provider.name))
+    return not purchases.leased_elsewhere(ctx, chunk_id)
+
+
+def sweep_labels(ctx: Context, batch_id: str) -> None:
+    """Before a batch's documents, outside any transaction: refund the labels due a refund (:func:`refund_labels`),
+    labels of the batch that landed late for purchases that took several attempts, and any label bought for a
+    purchase that failed after an attempt (no transaction recorded: all refunded)."""
+    refund_labels(ctx)
+    provider = provider_for(ctx.settings)
+    with ctx.session() as session:
+        settled = [
+            Settled(*row)
+            for row in session.execute(
+                select(
+                    LabelPurchase.shipment_id,
+                    LabelPurchase.order_ref,
+                    LabelPurchase.rate_id,
+                    func.coalesce(LabelPurchase.transaction_id, ""),
+                )
+                .join(Shipment, Shipment.id == LabelPurchase.shipment_id)
+                .where(
+                    Shipment.batch_id == batch_id,
+                    LabelPurchase.provider == provider.name,
+                    LabelPurchase.rate_id.is_not(None),
+                    or_(
+                        and_(LabelPurchase.status == "bought", LabelPurchase.attempts > 1),
+                        and_(LabelPurchase.status == "failed", LabelPurchase.attempts > 0),
+                    ),
+                )
+            )
+        ]
+    if settled:
+        provider.sweep(settled, purchases.DbJournal(ctx, batch_id, provider.name))
+
+
+def refund_labels(ctx: Context) -> int:
+    """Refund every label due a refund (voided, or bought for parcels none of whose orders ship), outside any
+    transaction; returns how many are still due (a refund that failed is tried again next time)."""
+    provider = provider_for(ctx.settings)
+    with ctx.session() as session:
+        due = purchases.refunds_due(session, provider.name)
+    if due:
+        provider.refund(due, purchases.DbJournal(ctx, "", provider.name))
+        with ctx.session() as session:
+            return len(purchases.refunds_due(session, provider.name))
+    return 0
+
+
+def label_chunk(ctx: Context, session: Session, chunk_id: int) -> None:
+    """Move the chunk's routed orders on from what their labels came to: ``labelled`` (outbox rows, stock
+    deducted) or ``failed`` with the reason (stock released). Every order of a combined parcel gets the
+    parcel's tracking number; a split order one per warehouse.
+
+    A label bought for a parcel none of whose orders ships (they failed, or were cancelled meanwhile) is due
+    a refund. Raises LabelsPending while a label of the chunk is still open, so the stage runs again.
+    """
+    orders = chunk_orders(session, chunk_id, "routed")
+    rows = session.execute(
+        select(ShipmentOrder.order_id, Shipment, LabelPurchase.error)
+        .join(Shipment, Shipment.id == ShipmentOrder.shipment_id)
+        .join(LabelPurchase, LabelPurchase.shipment_id == Shipment.id)
+        .where(LabelPurchase.chunk_id == chunk_id)
+        .order_by(Shipment.id, ShipmentOrder.order_id)
+    ).all()
+    pending = {r.Shipment.id: r.error for r in rows if r.Shipment.status == "buying"}
+    unplanned = len({o.id for o in orders} - {r.order_id for r in rows})
+    if pending or unplanned:
+        last = next((e for e in pending.values() if e), "")
+        raise LabelsPending(f"chunk {chunk_id}: {len(pending) + unplanned} labels not obtained yet {last}".strip())
+    by_order: dict[str, list] = defaultdict(list)
+    carried: dict[int, list[str]] = defaultdict(list)
+    for row in rows:
+        by_order[row.order_id].append(row)
+        carried[row.Shipment.id].append(row.order_id)
     moves = Transitions("routed", actor="stage:label")
-    for order_id, note in notes.items():
-        moves.add(order_id, "labelled", "; ".join(note))
+    labelled, failed = [], []
+    for order in orders:
+        bad = [r for r in by_order[order.id] if r.Shipment.status != "labelled"]
+        if bad:
+            moves.add(order.id, "failed", f"label not bought: {bad[0].error}")
+            failed.append(order.id)
+            continue
+        labelled.append(order.id)
+        notes = []
+        for r in by_order[order.id]:
+            shipment = r.Shipment
+            others = [o for o in carried[shipment.id] if o != order.id]
+            combined = f" (combined with {', '.join(others)})" if others else ""
+            name = ctx.rules.carriers[shipment.carrier].services[shipment.service].name
+            notes.append(f"{name} label {shipment.tracking_number} from {shipment.warehouse_code}{combined}")
+        moves.add(order.id, "labelled", "; ".join(notes))
+    shipping = set(labelled)
+    unshipped = [sid for sid, ids in carried.items() if not shipping.intersection(ids)]
+    if unshipped:
+        session.execute(
+            update(Shipment)
+            .where(Shipment.id.in_(unshipped), Shipment.status == "labelled")
+            .values(status="refund_due")
+        )
+    by_id = {order.id: order for order in orders}
+    parts = {(p.order.id, p.warehouse): p for p in _parts(session, [by_id[oid] for oid in labelled])}
+    items = _outbox_items(
+        [(r.Shipment.id, parts[oid, r.Shipment.warehouse_code]) for oid in labelled for r in by_order[oid]]
+    )
+    webhooks = {w.name for w in ctx.settings.webhooks}
+    now = utcnow()
+    outbox = [
+        {
+            "order_id": oid,
+            "shipment_id": r.Shipment.id,
+            "batch_id": by_id[oid].batch_id,
+            "channel": outbox_channel(by_id[oid].channel, by_id[oid].extra, webhooks),
+            "status": "pending",
+            "created_at": now,
+            "items": items[oid, r.Shipment.id],
+        }
+        for oid in labelled
+        for r in by_order[oid]
+    ]
+    if outbox:
+        session.execute(insert(Outbox), outbox)
+    stock.deduct(session, labelled)
+    stock.release(session, failed)
     moves.apply(session)

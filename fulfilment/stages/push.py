@@ -1,5 +1,6 @@
 """Push: hand tracking numbers back to the sales channel — the bulk upload file for orders from export files,
-one API call per shipment (through the outbox, retried, never twice) for orders pulled from the TikTok API."""
+one call per (order, parcel) through the outbox (retried, never twice) for orders pulled from the TikTok API and
+orders of shops configured as webhook channels."""
 
 from __future__ import annotations
 
@@ -8,11 +9,20 @@ from functools import cache
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from fulfilment.channels.base import FILE_CHANNEL, TIKTOK_API_CHANNEL, ChannelError, Push, TrackingChannel
+from fulfilment.channels.base import (
+    FILE_CHANNEL,
+    TIKTOK_API_CHANNEL,
+    WEBHOOK_PREFIX,
+    ChannelError,
+    Push,
+    PushItem,
+    TrackingChannel,
+)
 from fulfilment.channels.bulk_file import write_tracking_upload
 from fulfilment.channels.tiktok_api import TikTokClient
 from fulfilment.channels.tiktok_push import TikTokApiChannel
-from fulfilment.config import TikTokSettings
+from fulfilment.channels.webhook_push import WebhookChannel
+from fulfilment.config import TikTokSettings, WebhookSettings
 from fulfilment.domain.shipments import TrackingRow
 from fulfilment.domain.tracking import PROVIDER_NAMES
 from fulfilment.pipeline import Context
@@ -21,6 +31,8 @@ from fulfilment.store.models import Outbox, Shipment, utcnow
 
 MAX_ATTEMPTS = 8
 """Transient failures after which a push is parked for a person."""
+MAX_BACKOFF_S = 60
+"""The longest a push waits for its next attempt after a transient failure."""
 
 
 def push_tracking(ctx: Context, session: Session, batch_id: str) -> dict[str, str]:
@@ -56,9 +68,23 @@ def _tiktok_channel(settings: TikTokSettings) -> TikTokApiChannel:
     return TikTokApiChannel(TikTokClient(settings))
 
 
+@cache
+def _webhook_channel(settings: WebhookSettings) -> WebhookChannel:
+    """One channel (and so one HTTP session) per process and webhook settings."""
+    return WebhookChannel(settings)
+
+
 def api_channel(ctx: Context) -> TrackingChannel | None:
     """The TikTok API channel for these settings, or None when the API is not configured."""
     return _tiktok_channel(ctx.settings.tiktok) if ctx.settings.tiktok else None
+
+
+def channel_for(ctx: Context, name: str) -> TrackingChannel | None:
+    """The channel that pushes outbox rows of channel `name`, or None when it is not configured."""
+    if name == TIKTOK_API_CHANNEL:
+        return api_channel(ctx)
+    hook = next((w for w in ctx.settings.webhooks if WEBHOOK_PREFIX + w.name == name), None)
+    return _webhook_channel(hook) if hook else None
 
 
 def _attempt(channel: TrackingChannel, push: Push, attempt: int) -> str:
@@ -74,17 +100,28 @@ def _attempt(channel: TrackingChannel, push: Push, attempt: int) -> str:
         return found
 
 
-def push_one(ctx: Context, outbox_id: int, channel: TrackingChannel | None) -> str:
-    """One attempt at one API push: ``sent``, ``retry`` (transient error, try later), ``parked`` (a person must
-    look; the channel's message is kept), or ``skipped`` (not open, or another worker holds it)."""
+def push_one(ctx: Context, outbox_id: int, channel: TrackingChannel | None = None) -> str:
+    """One attempt at one push through the row's channel (or `channel`, when given): ``sent``, ``retry``
+    (transient error, try later), ``parked`` (a person must look; the channel's message is kept), or ``skipped``
+    (not open, or another worker holds it)."""
     with ctx.session() as session:
-        claimed = outbox.claim(session, outbox_id, TIKTOK_API_CHANNEL)
+        claimed = outbox.claim(session, outbox_id, ctx.settings.push_lease_s)
     if claimed is None:
         return "skipped"
-    push = Push(claimed.order_id, claimed.tracking_number, PROVIDER_NAMES[claimed.carrier], claimed.extra)
+    channel = channel or channel_for(ctx, claimed.channel)
+    push = Push(
+        claimed.order_id,
+        claimed.tracking_number,
+        PROVIDER_NAMES[claimed.carrier],
+        claimed.extra,
+        tuple(PushItem(i["sku"], int(i["quantity"]), tuple(i.get("line_item_ids", ()))) for i in claimed.items),
+        claimed.carrier,
+        claimed.service,
+        f"{claimed.order_id}:{claimed.tracking_number}",
+    )
     external, error = None, None
     if channel is None:
-        status, error = "parked", "the TikTok API is not configured (TIKTOK_APP_KEY etc.)"
+        status, error = "parked", f"channel {claimed.channel} is not configured (see the README's Settings)"
     else:
         try:
             external, status = _attempt(channel, push, claimed.attempts), "sent"
@@ -99,5 +136,5 @@ def push_one(ctx: Context, outbox_id: int, channel: TrackingChannel | None) -> s
 
 
 def open_pushes(session: Session, batch_id: str | None = None) -> list[int]:
-    """Outbox ids of API pushes still to make (of one batch, if given)."""
-    return outbox.open_rows(session, TIKTOK_API_CHANNEL, batch_id)
+    """Outbox ids of one-by-one pushes (API and webhooks) still to make (of one batch, if given)."""
+    return outbox.open_rows(session, batch_id)

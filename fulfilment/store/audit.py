@@ -6,6 +6,7 @@ from collections.abc import Iterable
 
 from sqlalchemy.orm import Session
 
+from fulfilment.store.bulk import insert_rows
 from fulfilment.store.models import AuditEntry, utcnow
 
 
@@ -15,7 +16,8 @@ def record(
     changes: Iterable[tuple[str, str | None, str, str]],
     actor: str,
 ) -> None:
-    """Insert audit rows for (entity id, from status, to status, reason) changes made by `actor`."""
+    """Insert audit rows for (entity id, from status, to status, reason) changes made by `actor`, in one
+    statement however many there are."""
     now = utcnow()
     rows = [
         {
@@ -29,5 +31,4 @@ def record(
         }
         for eid, old, new, why in changes
     ]
-    if rows:
-        session.execute(AuditEntry.__table__.insert(), rows)
+    insert_rows(session, AuditEntry.__table__, rows)

@@ -6,7 +6,8 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from fulfilment.store import audit, stock
-from fulfilment.store.models import Order, Outbox, Shipment, ShipmentOrder
+from fulfilment.store.models import Order
+from fulfilment.store.voids import reallocate, void_labels
 
 FINAL = ("cancelled", "skipped")
 GUARD_TRIES = 3
@@ -15,8 +16,10 @@ GUARD_TRIES = 3
 def cancel_order(session: Session, order_id: str, why: str, actor: str) -> str:
     """Mark the order ``cancelled`` from its current status and say what was done.
 
-    Reserved stock is released. A labelled order also has its shipment voided, its unsent tracking pushes
-    cancelled, and a reason that tells the packers to take the parcel out. Unknown or already final: no change.
+    Reserved stock is released. A labelled order also has its labels voided (:func:`void_labels`: refunded
+    through the provider later, unsent tracking pushes cancelled, its units back on offer), and a reason that
+    tells the packers to take the parcel out; an order combined into the same parcel goes back to ``allocated``
+    for the next batch. Unknown or already final: no change.
     """
     for _ in range(GUARD_TRIES):
         status = session.scalar(select(Order.status).where(Order.id == order_id))
@@ -37,13 +40,14 @@ def cancel_order(session: Session, order_id: str, why: str, actor: str) -> str:
     stock.release(session, [order_id])
     done = f"cancelled from {status}"
     if status == "labelled":
-        shipments = select(ShipmentOrder.shipment_id).where(ShipmentOrder.order_id == order_id)
-        session.execute(update(Shipment).where(Shipment.id.in_(shipments)).values(status="voided"))
-        session.execute(
-            update(Outbox)
-            .where(Outbox.order_id == order_id, Outbox.status.in_(("pending", "retry")))
-            .values(status="cancelled", last_error=why)
-        )
+        voided = void_labels(session, order_id, why, actor)
+        stock.unship(session, [order_id], keep=False)
+        others = [o for o in voided.orders if o != order_id]
+        reallocate(session, others, f"label voided: combined with {order_id}, which was {why}", actor)
         done += "; label voided, flagged for the packers"
+        if others:
+            done += f"; {', '.join(others)} back to allocated"
+        if voided.pushed:
+            done += "; tracking already sent: tell the channel"
     audit.record(session, "order", [(order_id, status, "cancelled", reason)], actor)
     return done

@@ -247,7 +247,7 @@ class Reservation(Base):
 
 
 class LabelFile(Base):
-    """PDF bytes of labels: one file per chunk from the local renderer (page = shipment)."""
+    """Label bytes: one file per chunk from the local renderer, one per label from Shippo (page = shipment)."""
 
     __tablename__ = "label_files"
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
@@ -273,6 +273,38 @@ class Shipment(Base):
     label_page: Mapped[int | None] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(20), default="labelled")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    label_provider: Mapped[str] = mapped_column(String(20), default="local", server_default="local")
+    rate_amount: Mapped[Decimal | None] = mapped_column(Money)
+    rate_currency: Mapped[str | None] = mapped_column(String(3))
+    shippo_shipment_id: Mapped[str | None] = mapped_column(String(64))
+    shippo_rate_id: Mapped[str | None] = mapped_column(String(64))
+    shippo_transaction_id: Mapped[str | None] = mapped_column(String(64))
+
+
+class LabelPurchase(Base):
+    """The intent to obtain one shipment's label, written and committed before any call to a provider.
+
+    `status` goes open → bought | failed; `attempts` counts purchase calls made (a call whose answer was lost
+    may have bought: the next attempt reconciles with the provider first); `lease_until` keeps two workers off
+    the same purchase; `order_ref` is what the provider's `metadata` carries; `rate_id` is the provider's rate
+    the purchase is for.
+    """
+
+    __tablename__ = "label_purchases"
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    shipment_id: Mapped[int] = mapped_column(ForeignKey("shipments.id"), unique=True)
+    chunk_id: Mapped[int] = mapped_column(ForeignKey("batch_chunks.id"), index=True)
+    order_ref: Mapped[str] = mapped_column(String(100))
+    provider: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(20), default="open")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    provider_shipment_id: Mapped[str | None] = mapped_column(String(64))
+    rate_id: Mapped[str | None] = mapped_column(String(64))
+    transaction_id: Mapped[str | None] = mapped_column(String(64))
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 
 class ShipmentOrder(Base):
@@ -300,6 +332,9 @@ class Outbox(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     external_id: Mapped[str | None] = mapped_column(String(64))
+    items: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list, server_default="[]")
+    """What of this order the parcel carries: ``{"sku", "quantity"}`` each, with the channel's
+    ``line_item_ids`` for those units when the order has them (a split order's parcels each name their own)."""
 
 
 class WebhookEvent(Base):
@@ -314,12 +349,15 @@ class WebhookEvent(Base):
 
 
 class ScheduledRun(Base):
-    """A batch run to start at `run_at` (e.g. a live session's post-stream batch); `status` due → running → done."""
+    """A run to start at `run_at` (a live session's post-stream batch, or one fire of a `schedules.yaml` entry);
+    `status` due → running → done|failed. A fire is unique per (schedule, time): two schedulers record it once."""
 
     __tablename__ = "scheduled_runs"
+    __table_args__ = (UniqueConstraint("schedule", "run_at"),)
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
     kind: Mapped[str] = mapped_column(String(30))
     session_name: Mapped[str | None] = mapped_column(String(200))
+    schedule: Mapped[str | None] = mapped_column(String(100))
     run_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     status: Mapped[str] = mapped_column(String(20), default="due", index=True)
     batch_id: Mapped[str | None] = mapped_column(String(40))

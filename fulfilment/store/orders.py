@@ -7,16 +7,18 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import delete, select
+from sqlalchemy import ARRAY, String, bindparam, delete, literal, select, update
 from sqlalchemy.orm import Session
 
 from fulfilment.domain.orders import ImportedOrder
 from fulfilment.domain.risk import burst_address_key
 from fulfilment.store import audit
+from fulfilment.store.bulk import insert_rows
 from fulfilment.store.claims import locked
+from fulfilment.store.db import is_sqlite
 from fulfilment.store.models import LiveSession, Order, OrderLineRow, utcnow
 
-LOOKUP_BATCH = 1000
+LOOKUP_BATCH = 5000
 OPEN = frozenset({"pending", "cancelled", "backordered"})
 """Statuses a re-import may change (locked rows, so a batch claiming at the same time skips them)."""
 
@@ -120,6 +122,24 @@ def _line_rows(order: ImportedOrder) -> list[dict[str, object]]:
     ]
 
 
+def _with_ids(session: Session, ids: list[str]) -> object:
+    """`orders.id` is one of `ids`: one array parameter on PostgreSQL (one plan, whatever the count)."""
+    if is_sqlite(session.get_bind()):  # type: ignore[arg-type]
+        return Order.id.in_(ids)
+    return Order.id == literal(ids, ARRAY(String)).any_()
+
+
+def _update_orders(session: Session, rows: list[dict[str, object]]) -> None:
+    """Replace the stored values of existing orders, one executemany for all of them."""
+    shape = [k for k in rows[0] if k != "id"]
+    stmt = (
+        update(Order.__table__)
+        .where(Order.__table__.c.id == bindparam("b_id"))
+        .values({k: bindparam(f"v_{k}") for k in shape})
+    )
+    session.connection().execute(stmt, [{"b_id": r["id"], **{f"v_{k}": r[k] for k in shape}} for r in rows])
+
+
 def upsert_orders(
     session: Session,
     orders: Sequence[ImportedOrder],
@@ -128,22 +148,19 @@ def upsert_orders(
     live_session: str | None = None,
 ) -> UpsertCounts:
     """Store orders in the caller's transaction; an order already claimed by a batch is never changed, except a
-    backordered one (it holds no stock): a re-export may cancel it or change it, and it is screened again."""
+    backordered one (it holds no stock): a re-export may cancel it or change it, and it is screened again.
+
+    Per `LOOKUP_BATCH` orders: one query for the stored ones, then one bulk write each for new orders, their
+    lines, changed orders and the audit rows (never a round trip per order).
+    """
     counts = UpsertCounts()
     sid = session_id(session, live_session) if live_session else None
     for start in range(0, len(orders), LOOKUP_BATCH):
         part = orders[start : start + LOOKUP_BATCH]
-        stored = {
-            row.id: row
-            for row in session.execute(
-                locked(
-                    session,
-                    select(Order.id, Order.status, Order.digest, Order.batch_id).where(
-                        Order.id.in_([o.id for o in part])
-                    ),
-                )
-            )
-        }
+        query = select(Order.id, Order.status, Order.digest, Order.batch_id).where(
+            _with_ids(session, [o.id for o in part])  # type: ignore[arg-type]
+        )
+        stored = {row.id: row for row in session.execute(locked(session, query))}
         new_orders, new_lines, changed, changes = [], [], [], []
         for order in part:
             fingerprint = digest(order)
@@ -158,21 +175,15 @@ def upsert_orders(
             elif existing.status not in OPEN or (existing.batch_id is not None and existing.status != "backordered"):
                 counts.locked.append(order.id)
             else:
-                changed.append((order, fingerprint))
+                changed.append(_order_values(order, source, sid, fingerprint))
+                new_lines.extend(_line_rows(order))
                 changes.append((order.id, existing.status, order.status, f"updated from {source}"))
                 counts.updated += 1
-        if new_orders:
-            session.execute(Order.__table__.insert(), new_orders)
+        insert_rows(session, Order.__table__, new_orders)
         if changed:
-            session.execute(delete(OrderLineRow).where(OrderLineRow.order_id.in_([o.id for o, _ in changed])))
-            for order, fingerprint in changed:
-                session.execute(
-                    Order.__table__.update()
-                    .where(Order.id == order.id)
-                    .values(**_order_values(order, source, sid, fingerprint))
-                )
-                new_lines.extend(_line_rows(order))
-        if new_lines:
-            session.execute(OrderLineRow.__table__.insert(), new_lines)
+            ids = [values["id"] for values in changed]
+            session.execute(delete(OrderLineRow).where(OrderLineRow.order_id.in_(ids)))
+            _update_orders(session, changed)
+        insert_rows(session, OrderLineRow.__table__, new_lines)
         audit.record(session, "order", changes, actor)
     return counts

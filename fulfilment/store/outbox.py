@@ -10,10 +10,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import and_, case, or_, select, update
 from sqlalchemy.orm import Session
 
+from fulfilment.channels.base import FILE_CHANNEL
 from fulfilment.store import audit
 from fulfilment.store.models import Order, Outbox, Shipment, utcnow
 
@@ -27,11 +29,14 @@ class Claimed:
     """An outbox row claimed for one attempt: what to send, and which attempt this is (1 = first)."""
 
     id: int
+    channel: str
     order_id: str
     tracking_number: str
     carrier: str
     extra: dict[str, str]
     attempts: int
+    service: str = ""
+    items: tuple[dict[str, Any], ...] = ()
 
 
 def _claimable(now: datetime, lease_s: float) -> object:
@@ -39,14 +44,25 @@ def _claimable(now: datetime, lease_s: float) -> object:
     return or_(Outbox.status.in_(("pending", "retry")), and_(Outbox.status == "sending", Outbox.claimed_at < stale))
 
 
-def claim(session: Session, outbox_id: int, channel: str, lease_s: float = LEASE_S) -> Claimed | None:
-    """Take the row for one attempt if it is open and nobody live holds it; None means nothing to do."""
+def claim(session: Session, outbox_id: int, lease_s: float = LEASE_S) -> Claimed | None:
+    """Take a one-by-one push (not a bulk-file row) for one attempt if it is open and nobody live holds it;
+    None means nothing to do."""
     now = utcnow()
     row = session.execute(
-        select(Outbox.status, Outbox.attempts, Outbox.order_id, Shipment.tracking_number, Shipment.carrier, Order.extra)
+        select(
+            Outbox.status,
+            Outbox.channel,
+            Outbox.attempts,
+            Outbox.order_id,
+            Outbox.items,
+            Shipment.tracking_number,
+            Shipment.carrier,
+            Shipment.service,
+            Order.extra,
+        )
         .join(Shipment, Shipment.id == Outbox.shipment_id)
         .join(Order, Order.id == Outbox.order_id)
-        .where(Outbox.id == outbox_id, Outbox.channel == channel, _claimable(now, lease_s))
+        .where(Outbox.id == outbox_id, Outbox.channel != FILE_CHANNEL, _claimable(now, lease_s))
     ).one_or_none()
     if row is None:
         return None
@@ -58,7 +74,17 @@ def claim(session: Session, outbox_id: int, channel: str, lease_s: float = LEASE
     if taken.rowcount != 1:
         return None
     audit.record(session, "outbox", [(str(outbox_id), row.status, "sending", f"attempt {row.attempts + 1}")], "push")
-    return Claimed(outbox_id, row.order_id, row.tracking_number or "", row.carrier, dict(row.extra), row.attempts + 1)
+    return Claimed(
+        outbox_id,
+        row.channel,
+        row.order_id,
+        row.tracking_number or "",
+        row.carrier,
+        dict(row.extra),
+        row.attempts + 1,
+        row.service,
+        tuple(row.items or ()),
+    )
 
 
 def finish(session: Session, claimed: Claimed, status: str, external_id: str | None, error: str | None) -> bool:
@@ -78,9 +104,9 @@ def finish(session: Session, claimed: Claimed, status: str, external_id: str | N
     return True
 
 
-def open_rows(session: Session, channel: str, batch_id: str | None = None, lease_s: float = LEASE_S) -> list[int]:
-    """Ids of rows of `channel` that still need a push (pending, retrying, or stuck with a dead worker)."""
-    query = select(Outbox.id).where(Outbox.channel == channel, _claimable(utcnow(), lease_s)).order_by(Outbox.id)
+def open_rows(session: Session, batch_id: str | None = None, lease_s: float = LEASE_S) -> list[int]:
+    """Ids of one-by-one pushes that still need sending (pending, retrying, or stuck with a dead worker)."""
+    query = select(Outbox.id).where(Outbox.channel != FILE_CHANNEL, _claimable(utcnow(), lease_s)).order_by(Outbox.id)
     if batch_id is not None:
         query = query.where(Outbox.batch_id == batch_id)
     return list(session.scalars(query))

@@ -78,13 +78,14 @@ def _take(session: Session, warehouse: str, sku: str, quantity: int) -> bool:
     return session.execute(stmt).rowcount == 1  # type: ignore[attr-defined]
 
 
-def _settle(session: Session, order_ids: list[str], status: str, on_hand: bool) -> None:
-    """Close the orders' open reservations with `status`: reserved units drop (and on-hand too when shipped),
-    one UPDATE per (warehouse, sku), with the stock rows locked in the global (warehouse, sku) order first so
-    that no two transactions changing several stock rows can deadlock."""
+def _settle(session: Session, order_ids: list[str], moves: tuple[str, str], reserved: int, on_hand: int) -> None:
+    """Move the orders' reservations from `moves[0]` to `moves[1]`, changing the reserved and on-hand units by
+    `reserved` and `on_hand` times each quantity (-1, 0 or 1): one UPDATE per (warehouse, sku), with the stock
+    rows locked in the global (warehouse, sku) order first so that no two transactions changing several stock
+    rows can deadlock."""
     rows = session.execute(
         select(Reservation.id, Reservation.warehouse_code, Reservation.sku, Reservation.quantity).where(
-            Reservation.order_id.in_(order_ids), Reservation.status == "reserved"
+            Reservation.order_id.in_(order_ids), Reservation.status == moves[0]
         )
     ).all()
     if not rows:
@@ -94,21 +95,32 @@ def _settle(session: Session, order_ids: list[str], status: str, on_hand: bool) 
         totals[(warehouse, sku)] = totals.get((warehouse, sku), 0) + quantity
     available(session, {sku for _, sku in totals}, lock=True)
     for (warehouse, sku), quantity in sorted(totals.items()):
-        values = {"reserved": Stock.reserved - quantity}
+        values = {}
+        if reserved:
+            values["reserved"] = Stock.reserved + reserved * quantity
         if on_hand:
-            values["on_hand"] = Stock.on_hand - quantity
+            values["on_hand"] = Stock.on_hand + on_hand * quantity
         session.execute(update(Stock).where(Stock.warehouse_code == warehouse, Stock.sku == sku).values(**values))
-    session.execute(update(Reservation).where(Reservation.id.in_([r[0] for r in rows])).values(status=status))
+    session.execute(update(Reservation).where(Reservation.id.in_([r[0] for r in rows])).values(status=moves[1]))
 
 
 def deduct(session: Session, order_ids: list[str]) -> None:
     """Labels were made: the orders' reservations leave the shelf (on hand and reserved both drop)."""
-    _settle(session, order_ids, "deducted", on_hand=True)
+    _settle(session, order_ids, ("reserved", "deducted"), reserved=-1, on_hand=-1)
 
 
 def release(session: Session, order_ids: list[str]) -> None:
     """The orders will not ship: put their reserved units back on offer."""
-    _settle(session, order_ids, "released", on_hand=False)
+    _settle(session, order_ids, ("reserved", "released"), reserved=-1, on_hand=0)
+
+
+def unship(session: Session, order_ids: list[str], keep: bool) -> None:
+    """The orders' labels were voided before the parcels left: their deducted units go back on hand, held for
+    the orders again (`keep`: the reservations are ``reserved`` once more) or back on offer (``released``)."""
+    if keep:
+        _settle(session, order_ids, ("deducted", "reserved"), reserved=1, on_hand=1)
+    else:
+        _settle(session, order_ids, ("deducted", "released"), reserved=0, on_hand=1)
 
 
 def levels(session: Session, sku: str | None = None) -> list[tuple[str, str, int, int]]:

@@ -9,6 +9,7 @@ from fastapi.exceptions import HTTPException
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
+from fulfilment import logs
 from fulfilment.pipeline import Context, context
 from fulfilment.web import batches, ops, orders, review, rules, signin, stock, users
 from fulfilment.web.auth import SignInRequired
@@ -23,7 +24,9 @@ def _wants_html(request: Request) -> bool:
 
 
 def create_app(ctx: Context | None = None) -> FastAPI:
-    """The console for a context (default: from the environment); the schema is upgraded on first use."""
+    """The console for a context (default: from the environment); the schema is upgraded on first use. Log
+    records are masked (`fulfilment.logs`)."""
+    logs.install()
     app = FastAPI(title="fulfilment console", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.ctx = ctx or context()
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")

@@ -7,19 +7,29 @@ from dataclasses import replace
 from sqlalchemy import func, select
 
 from fulfilment import batches
-from fulfilment.config import load_settings
 from fulfilment.ingest.tiktok_export import parse_tiktok_export
-from fulfilment.pipeline import context
+from fulfilment.pipeline import Context
 from fulfilment.store.models import AuditEntry, LiveSession, Order
 from fulfilment.store.orders import upsert_orders
 from tests.conftest import FIXTURES
 
 
-def test_reexport_updates_unclaimed_orders_only(embedded_env: dict[str, str]) -> None:
-    ctx = context(load_settings())
+def test_reexport_updates_unclaimed_orders_only(ctx: Context) -> None:
     parsed = parse_tiktok_export(FIXTURES / "tiktok-export-sample.csv", ctx.settings.shop_timezone)
     with ctx.session() as s:
         assert upsert_orders(s, parsed.orders, "sample.csv", "test", live_session="Sunday live").created == 2
+    with ctx.session() as s:  # stored in bulk (COPY on PostgreSQL): every value and default as an INSERT gives
+        for imported in parsed.orders:
+            stored = s.get(Order, imported.id)
+            assert (stored.extra, stored.tags, stored.amount) == (imported.extra, [], imported.amount)
+            assert stored.created_at == imported.created_at and stored.updated_at is not None
+            assert [(ln.sku, ln.quantity, ln.unit_price) for ln in stored.lines] == [
+                (ln.sku, ln.quantity, ln.unit_price) for ln in imported.lines
+            ]
+        imported_rows = select(AuditEntry.entity_id, AuditEntry.actor).where(
+            AuditEntry.reason == "imported from sample.csv"
+        )
+        assert sorted(s.execute(imported_rows).all()) == sorted((o.id, "test") for o in parsed.orders)
     with ctx.session() as s:
         assert upsert_orders(s, parsed.orders, "sample.csv", "test").as_dict() == {
             "created": 0,

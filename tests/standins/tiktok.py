@@ -21,11 +21,10 @@ import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
 
 from fulfilment.channels.tiktok_sign import verify_request
+from tests.standins.http import Faults, JsonHandler, Request, Served
 
 CODE_BAD_SIGN = 106001
 CODE_BAD_TOKEN = 105002
@@ -59,40 +58,14 @@ class ApiError(Exception):
 
 
 @dataclass
-class Faults:
-    """Which faults to inject: each request is hit with probability `rate` by one of `kinds` (seeded)."""
-
-    rate: float = 0.0
-    kinds: tuple[str, ...] = FAULT_KINDS
-    paths: tuple[str, ...] = ("/",)
-    slow_s: float = 2.0
-    seed: int = 7
-    injected: Counter[str] = field(default_factory=Counter)
-
-    def __post_init__(self) -> None:
-        self._random = random.Random(self.seed)
-        self._lock = threading.Lock()
-
-    def pick(self, path: str) -> str | None:
-        if not self.rate or not path.startswith(self.paths):
-            return None
-        with self._lock:
-            if self._random.random() >= self.rate:
-                return None
-            kind = self._random.choice(self.kinds)
-            self.injected[kind] += 1
-            return kind
-
-
-@dataclass
-class TikTokShop:
+class TikTokShop(Served):
     """The shop's state and the request handling; serve it with :meth:`start`."""
 
     app_key: str = "standin-key"
     app_secret: str = "standin-secret"
     access_token: str = "standin-token"
     shop_cipher: str = "standin-cipher"
-    faults: Faults = field(default_factory=Faults)
+    faults: Faults = field(default_factory=lambda: Faults(kinds=FAULT_KINDS))
     orders: dict[str, dict[str, Any]] = field(default_factory=dict)
     packages: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     ledger: list[dict[str, Any]] = field(default_factory=list)
@@ -100,7 +73,6 @@ class TikTokShop:
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
         self._package_seq = 1152921504606846976
 
     # --- set-up ------------------------------------------------------------------------------------------
@@ -109,24 +81,6 @@ class TikTokShop:
         with self._lock:
             for order in orders:
                 self.orders[order["id"]] = order
-
-    def start(self, port: int = 0) -> str:
-        """Serve on 127.0.0.1 on a daemon thread; returns the base URL."""
-        shop = self
-
-        class Handler(_Handler):
-            pass
-
-        Handler.shop = shop
-        self._server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-        self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
 
     # --- requests ----------------------------------------------------------------------------------------
 
@@ -257,25 +211,12 @@ def _matches(order: dict[str, Any], body: dict[str, Any]) -> bool:
     return True
 
 
-class _Handler(BaseHTTPRequestHandler):
-    shop: TikTokShop
-    protocol_version = "HTTP/1.1"
+class _Handler(JsonHandler):
+    owner: TikTokShop
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - quiet by default
-        pass
-
-    def do_GET(self) -> None:
-        self._serve("GET")
-
-    def do_POST(self) -> None:
-        self._serve("POST")
-
-    def _serve(self, method: str) -> None:
-        url = urlsplit(self.path)
-        query = dict(parse_qsl(url.query, keep_blank_values=True))
-        body = self.rfile.read(int(self.headers.get("content-length") or 0))
-        headers = {k.lower(): v for k, v in self.headers.items()}
-        fault = self.shop.faults.pick(url.path)
+    def serve(self, request: Request) -> None:
+        shop = self.owner
+        fault = shop.faults.pick(request.path)
         if fault == "bad_sign":
             return self._send(401, CODE_BAD_SIGN, "Invalid signature", None)
         if fault == "429":
@@ -285,25 +226,22 @@ class _Handler(BaseHTTPRequestHandler):
         if fault == "code":
             return self._send(200, CODE_BUSY, "System busy, please try again later", None)
         try:
-            data = self.shop.handle(method, url.path, query, headers, body)
+            data = shop.handle(request.method, request.path, request.query, request.headers, request.body)
         except ApiError as exc:
             return self._send(exc.http, exc.code, exc.message, None)
         except (ValueError, KeyError, TypeError) as exc:
             return self._send(400, CODE_INVALID_PARAM, f"Bad request: {exc}", None)
         if fault == "slow":
-            time.sleep(self.shop.faults.slow_s)
+            time.sleep(shop.faults.slow_s)
         if fault == "lost":
             return self._send(503, 1, "Service unavailable", None)
         self._send(200, 0, "Success", data)
 
     def _send(self, status: int, code: int, message: str, data: Any) -> None:
-        envelope = {"code": code, "message": message, "request_id": uuid.uuid4().hex, "data": data or {}}
-        payload = json.dumps(envelope).encode()
-        self.send_response(status)
-        self.send_header("content-type", "application/json")
-        self.send_header("content-length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
+        self.send_json(status, {"code": code, "message": message, "request_id": uuid.uuid4().hex, "data": data or {}})
+
+
+TikTokShop.handler = _Handler
 
 
 # --- sample orders -------------------------------------------------------------------------------------------
@@ -388,7 +326,7 @@ def main() -> None:
         args.app_secret,
         args.access_token,
         args.shop_cipher,
-        Faults(rate=args.fault_rate, kinds=tuple(k for k in args.faults.split(",") if k)),
+        Faults(rate=args.fault_rate, kinds=tuple(k for k in args.faults.split(",") if k) or FAULT_KINDS),
     )
     now = int(time.time())
     shop.add_orders([make_order(n, now) for n in range(args.orders)])

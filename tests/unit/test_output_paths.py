@@ -10,7 +10,10 @@ from fulfilment.rules import load_rules
 from tests.conftest import ROOT
 
 
-@pytest.mark.parametrize("name", ["../etc", "a/b", "/abs", "..", ".hidden", "", "x" * 101, "a\\b"])
+@pytest.mark.parametrize(
+    "name",
+    ["../etc", "a/b", "/abs", "..", ".hidden", "", "x" * 101, "a\\b", "ok/../..", "a\x00b", "b\n", "\u2024\u2024"],
+)
 def test_names_that_escape_the_output_folder_are_refused(tmp_path: Path, name: str) -> None:
     ctx = Context(load_settings({"FULFILMENT_OUTPUT_DIR": str(tmp_path)}), load_rules(ROOT / "rules"))
     with pytest.raises(ValueError, match="cannot name a folder"):

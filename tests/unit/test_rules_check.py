@@ -163,6 +163,13 @@ def test_rate_card_mistakes(tmp_path: Path) -> None:
     assert any("prices[4].zones: expected 9 prices" in e for e in errors)
 
 
+@pytest.mark.parametrize("price", ["1000000000000000000000000000000", ".inf", ".nan", "-1"])
+def test_a_price_out_of_range_is_named_not_a_crash(tmp_path: Path, price: str) -> None:
+    card = sample("rates/ups_ground-2026-01-01.yaml").replace("zones: [10.03,", f"zones: [{price},", 1)
+    errors = errors_for(tmp_path, **{"rates__ups_ground-2026-01-01_yaml": card})
+    assert any("prices[0].zones: expected 9 prices from 0 to 100,000" in e for e in errors), errors
+
+
 def test_rate_card_for_a_service_that_does_not_exist(tmp_path: Path) -> None:
     card = sample("rates/ups_ground-2026-01-01.yaml").replace("service: ups_ground", "service: ups_air")
     [error] = errors_for(tmp_path, **{"rates__ups_air_yaml": card})

@@ -2,6 +2,7 @@
 
 from decimal import Decimal
 
+from fulfilment.domain import line_items
 from fulfilment.ingest.tiktok_api import map_order
 from tests.standins.tiktok import make_order
 
@@ -20,7 +21,7 @@ def test_quantity_is_the_count_of_line_items_per_sku() -> None:
         ("A", 3, Decimal("5.50")),
         ("B", 1, Decimal("5.50")),
     ]
-    assert imported.extra["line_item_ids"] == "li1,li2,li3,li4"
+    assert line_items.decode(imported.extra["line_item_ids"]) == {"A": ["li1", "li3", "li4"], "B": ["li2"]}
     assert imported.extra["delivery_option_id"] == order["delivery_option_id"]
 
 

@@ -52,6 +52,19 @@ def test_webhook_vector() -> None:
     assert not verify_webhook("abcdef", "124", WEBHOOK_BODY, expected)
 
 
+def test_signatures_are_compared_in_constant_time(monkeypatch) -> None:
+    """Both checks go through hmac.compare_digest (an == would leak how many leading characters match), and a
+    header that is not ASCII is refused rather than raising."""
+    import hmac
+
+    calls = []
+    real = hmac.compare_digest
+    monkeypatch.setattr(hmac, "compare_digest", lambda a, b: calls.append((a, b)) or real(a, b))
+    assert not verify_webhook("abcdef", "123", WEBHOOK_BODY, "é" * 64)
+    assert not verify_request("secret", "/api/orders", {"sign": "ü", "app_key": "k", "timestamp": "1"})
+    assert len(calls) == 2
+
+
 def test_errors_that_may_pass_on_a_retry_are_transient() -> None:
     from fulfilment.channels.tiktok_api import TikTokError, backoff_s
 

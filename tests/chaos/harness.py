@@ -1,0 +1,329 @@
+"""One chaos run: services of its own, N orders pulled from the TikTok stand-in, `fulfil worker`s and a sweeper,
+a batch run, and during it random worker SIGKILLs (each restarted), one Redis restart and one drop of every
+database connection, with the stand-ins failing a share of calls; then the guarantees are checked."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine, func, select
+
+from fulfilment.channels.tiktok_api import TikTokClient
+from fulfilment.config import load_settings
+from fulfilment.demo import load_samples
+from fulfilment.ingest.tiktok_api import pull_orders
+from fulfilment.pipeline import context
+from fulfilment.store import outbox, stock
+from fulfilment.store.db import dispose_engine
+from fulfilment.store.inventory import set_stock
+from fulfilment.store.models import Outbox
+from tests.chaos.checks import Findings, StockLevels, check, stock_levels
+from tests.chaos.labels import LABELS, LabelBackend
+from tests.chaos.orders import session_orders
+from tests.chaos.services import Database, PrivateRedis, free_port
+from tests.standins.fixtures import tiktok_env
+from tests.standins.tiktok import Faults, TikTokShop
+
+ROOT = Path(__file__).resolve().parents[2]
+PUSH_FAULTS = ("429", "5xx", "code", "slow", "lost")
+"""What the TikTok stand-in does to a faulted call: every kind a real API shows that is worth retrying."""
+
+
+@dataclass(frozen=True)
+class Options:
+    """How big and how rough a run is."""
+
+    orders: int = 10_000
+    workers: int = 4
+    kills: int = 20
+    labels: str = "local"
+    seed: int = 1
+    fault_rate: float = 0.2
+    kill_every_s: float = 4.0
+    redis_down_s: float = 3.0
+    stale_after_s: float = 20.0
+    push_lease_s: int = 30
+    chunk_size: int = 250
+    timeout_s: float = 3600.0
+    keep: bool = False
+    workdir: Path | None = None
+
+
+@dataclass
+class Chaos:
+    """What was done to the run."""
+
+    kills: int = 0
+    redis_restarts: int = 0
+    db_drops: int = 0
+    dropped_connections: int = 0
+    worker_exits: int = 0
+    events: list[str] = field(default_factory=list)
+
+    def note(self, started: float, what: str) -> None:
+        self.events.append(f"{time.monotonic() - started:7.1f}s {what}")
+
+
+@dataclass
+class Result:
+    """A finished run: what was done to it, what the checks found, and the evidence they read."""
+
+    options: Options
+    chaos: Chaos
+    faults: Counter[str]
+    findings: Findings
+    batch_id: str
+    elapsed_s: float
+    database: Database | None
+    ledger: list[dict[str, Any]]
+    initial_stock: StockLevels
+    workdir: Path
+
+    @property
+    def ok(self) -> bool:
+        return not self.findings.violations and self.chaos.kills >= self.options.kills
+
+
+class Workers:
+    """`fulfil worker` processes, each in a process group of its own so a SIGKILL takes its children too."""
+
+    def __init__(self, env: dict[str, str], count: int, logs: Path) -> None:
+        self.env, self.logs = env, logs
+        self.generation = 0
+        self.procs: list[subprocess.Popen[bytes]] = [self._start(i) for i in range(count)]
+
+    def _start(self, index: int) -> subprocess.Popen[bytes]:
+        self.generation += 1
+        log = (self.logs / f"worker-{index}-{self.generation}.log").open("wb")
+        command = [sys.executable, "-m", "fulfilment", "worker", "--processes", "1", "--threads", "2"]
+        return subprocess.Popen(
+            command, env=self.env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+
+    def kill(self, index: int) -> None:
+        """SIGKILL one worker (no chance to finish or release anything) and start a new one in its place."""
+        proc = self.procs[index]
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+        self.procs[index] = self._start(index)
+
+    def restart_exited(self) -> int:
+        """Start again any worker that exited by itself (counted: it should not happen)."""
+        exited = [i for i, proc in enumerate(self.procs) if proc.poll() is not None]
+        for index in exited:
+            self.procs[index] = self._start(index)
+        return len(exited)
+
+    def stop(self) -> None:
+        for proc in self.procs:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+        for proc in self.procs:
+            proc.wait(timeout=30)
+
+
+def _fulfil(env: dict[str, str], log: Path, *args: str, stdout: Any = None) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "fulfilment", *args],
+        env=env,
+        cwd=ROOT,
+        stdout=stdout or log.open("wb"),
+        stderr=log.open("ab") if stdout else subprocess.STDOUT,
+        start_new_session=True,
+    )
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+def _open_pushes(engine: Any, batch_id: str) -> int:
+    stmt = select(func.count()).where(Outbox.batch_id == batch_id, Outbox.status.in_(outbox.OPEN))
+    with engine.connect() as conn:
+        return int(conn.scalar(stmt) or 0)
+
+
+def _make_trouble(
+    opts: Options,
+    rng: random.Random,
+    workers: Workers,
+    redis: PrivateRedis,
+    db: Database,
+    chaos: Chaos,
+    started: float,
+    done: threading.Event,
+) -> None:
+    """Fire the events (the kills, one Redis restart, one connection drop) in a random order, one every
+    `kill_every_s` on average, until all have fired or the run is over; restart workers that died by themselves."""
+    events = ["kill"] * opts.kills + ["redis", "db"]
+    rng.shuffle(events)
+    for event in events:
+        if done.wait(rng.uniform(0.5, 1.5) * opts.kill_every_s):
+            return
+        chaos.worker_exits += workers.restart_exited()
+        if event == "kill":
+            index = rng.randrange(len(workers.procs))
+            workers.kill(index)
+            chaos.kills += 1
+            chaos.note(started, f"SIGKILL worker {index}")
+        elif event == "redis":
+            chaos.note(started, "Redis shut down (nosave)")
+            redis.restart(opts.redis_down_s)
+            chaos.redis_restarts += 1
+            chaos.note(started, "Redis up again, empty")
+        else:
+            dropped = db.drop_connections()
+            chaos.db_drops += 1
+            chaos.dropped_connections += dropped
+            chaos.note(started, f"terminated {dropped} database connections")
+
+
+def run(opts: Options) -> Result:
+    """Run one chaos batch end to end and check it; the database is dropped unless `opts.keep`."""
+    rng = random.Random(opts.seed)
+    workdir = opts.workdir or Path(tempfile.mkdtemp(prefix="fulfil-chaos-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    labels: LabelBackend = LABELS[opts.labels]()
+    shop = TikTokShop()
+    shop_url = shop.start()
+    redis = PrivateRedis(free_port(), workdir / "redis.log")
+    redis.start()
+    db = Database()
+    workers = None
+    helpers: list[subprocess.Popen[bytes]] = []
+    try:
+        env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith(("FULFILMENT_", "TIKTOK_"))},
+            "FULFILMENT_DATABASE_URL": db.url,
+            "FULFILMENT_REDIS_URL": redis.url,
+            "FULFILMENT_REDIS_NAMESPACE": "chaos",
+            "FULFILMENT_RULES_DIR": str(ROOT / "rules"),
+            "FULFILMENT_OUTPUT_DIR": str(workdir / "out"),
+            "FULFILMENT_CHUNK_SIZE": str(opts.chunk_size),
+            "FULFILMENT_PUSH_LEASE_S": str(opts.push_lease_s),
+            **tiktok_env(shop, shop_url, timeout_s=5),
+            **labels.start(opts.fault_rate, opts.seed),
+        }
+        settings = load_settings(env)
+        ctx = context(settings)
+        load_samples(ctx)
+        _scale_stock(ctx, opts.orders)
+        shop.add_orders(session_orders(opts.orders, opts.seed))
+        assert settings.tiktok is not None
+        pulled = pull_orders(ctx, TikTokClient(settings.tiktok))
+        initial_stock = stock_levels(create_engine(_psycopg(db.url)))
+        dispose_engine(db.url)
+        shop.faults = Faults(rate=opts.fault_rate, kinds=PUSH_FAULTS, seed=opts.seed)
+
+        workers = Workers(env, opts.workers, workdir)
+        helpers.append(
+            _fulfil(env, workdir / "sweeper.log", "sweeper", "--every", "5", "--stale-after", str(opts.stale_after_s))
+        )
+        started = time.monotonic()
+        batch = _fulfil(
+            env,
+            workdir / "batch.log",
+            "batch",
+            "run",
+            "--json",
+            "--timeout",
+            str(opts.timeout_s),
+            stdout=subprocess.PIPE,
+        )
+        helpers.append(batch)
+        chaos = Chaos()
+        chaos.note(started, f"batch run started: {pulled.counts.created} orders pulled")
+        done = threading.Event()
+        trouble = threading.Thread(
+            target=_make_trouble, args=(opts, rng, workers, redis, db, chaos, started, done), daemon=True
+        )
+        trouble.start()
+        out, _ = batch.communicate(timeout=opts.timeout_s + 60)
+        summary = json.loads(out) if batch.returncode == 0 and out else {}
+        batch_id = summary.get("batch_id") or _last_batch(db.url) or "(none)"
+        chaos.note(started, f"batch run exited {batch.returncode}: {summary.get('status')}")
+        engine = create_engine(_psycopg(db.url))
+        deadline = time.monotonic() + opts.timeout_s
+        while _open_pushes(engine, batch_id) and time.monotonic() < deadline:
+            chaos.worker_exits += workers.restart_exited()
+            time.sleep(1)
+        elapsed = time.monotonic() - started
+        done.set()
+        trouble.join(timeout=opts.redis_down_s + 60)
+        chaos.note(started, "every push finished")
+        findings = check(engine, batch_id, list(shop.ledger), initial_stock)
+        if pulled.counts.created != opts.orders:
+            findings.fail(f"{pulled.counts.created} orders pulled of {opts.orders} in the shop")
+        findings.violations.extend(labels.violations(engine, batch_id))
+        if batch.returncode != 0:
+            last = (workdir / "batch.log").read_text().strip().splitlines()[-1:]
+            findings.fail(f"`fulfil batch run` exited {batch.returncode}: {' '.join(last)} (see {workdir})")
+        engine.dispose()
+        return Result(
+            opts,
+            chaos,
+            shop.faults.injected + labels.faults(),
+            findings,
+            batch_id,
+            elapsed,
+            None if not opts.keep else db,
+            list(shop.ledger),
+            initial_stock,
+            workdir,
+        )
+    finally:
+        for proc in helpers:
+            _stop(proc)
+        if workers is not None:
+            workers.stop()
+        redis.stop()
+        shop.stop()
+        labels.stop()
+        if not opts.keep:
+            db.drop()
+
+
+SAMPLE_STOCK_ORDERS = 1500
+"""About how many simulated orders the bundled sample stock covers before most are backordered."""
+
+
+def _scale_stock(ctx: Any, orders: int) -> None:
+    """Multiply the sample stock so most of `orders` can ship (a run of backorders would prove little)."""
+    factor = -(-orders // SAMPLE_STOCK_ORDERS)
+    with ctx.session() as session:
+        rows = [{"warehouse": w, "sku": s, "on_hand": h * factor} for w, s, h, _ in stock.levels(session)]
+        applied, errors = set_stock(session, enumerate(rows, 2))
+    assert not errors, errors
+
+
+def _psycopg(url: str) -> str:
+    return url.replace("postgresql://", "postgresql+psycopg://", 1)
+
+
+def _last_batch(url: str) -> str | None:
+    """The newest batch (when `batch run` died before printing its id), or None if it made none."""
+    from fulfilment.store.models import Batch
+
+    engine = create_engine(_psycopg(url))
+    with engine.connect() as conn:
+        batch_id = conn.scalar(select(Batch.id).order_by(Batch.created_at.desc()).limit(1))
+    engine.dispose()
+    return None if batch_id is None else str(batch_id)
