@@ -54,6 +54,7 @@ def table(result: Result) -> Table:
             f"{sum(result.faults.values()):,} ({', '.join(f'{n} {k}' for k, n in sorted(result.faults.items()))})",
         ),
         ("tracking pushes", f"{len(result.ledger):,}"),
+        *result.label_rows,
         ("lost", str(found.lost)),
         ("duplicated", str(found.duplicated)),
         ("violations", str(len(found.violations))),

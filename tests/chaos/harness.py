@@ -55,6 +55,7 @@ class Options:
     redis_down_s: float = 3.0
     stale_after_s: float = 20.0
     push_lease_s: int = 30
+    label_lease_s: int = 30
     chunk_size: int = 250
     timeout_s: float = 3600.0
     keep: bool = False
@@ -90,6 +91,7 @@ class Result:
     ledger: list[dict[str, Any]]
     initial_stock: StockLevels
     workdir: Path
+    label_rows: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -219,6 +221,7 @@ def run(opts: Options) -> Result:
             "FULFILMENT_OUTPUT_DIR": str(workdir / "out"),
             "FULFILMENT_CHUNK_SIZE": str(opts.chunk_size),
             "FULFILMENT_PUSH_LEASE_S": str(opts.push_lease_s),
+            "FULFILMENT_LABEL_LEASE_S": str(opts.label_lease_s),
             **tiktok_env(shop, shop_url, timeout_s=5),
             **labels.start(opts.fault_rate, opts.seed),
         }
@@ -272,7 +275,8 @@ def run(opts: Options) -> Result:
         findings = check(engine, batch_id, list(shop.ledger), initial_stock)
         if pulled.counts.created != opts.orders:
             findings.fail(f"{pulled.counts.created} orders pulled of {opts.orders} in the shop")
-        findings.violations.extend(labels.violations(engine, batch_id))
+        ledger_report = labels.report(engine, batch_id)
+        findings.violations.extend(ledger_report.violations)
         if batch.returncode != 0:
             last = (workdir / "batch.log").read_text().strip().splitlines()[-1:]
             findings.fail(f"`fulfil batch run` exited {batch.returncode}: {' '.join(last)} (see {workdir})")
@@ -280,7 +284,7 @@ def run(opts: Options) -> Result:
         return Result(
             opts,
             chaos,
-            shop.faults.injected + labels.faults(),
+            Counter({f"tiktok {k}": n for k, n in shop.faults.injected.items()}) + labels.faults(),
             findings,
             batch_id,
             elapsed,
@@ -288,6 +292,7 @@ def run(opts: Options) -> Result:
             list(shop.ledger),
             initial_stock,
             workdir,
+            ledger_report.rows,
         )
     finally:
         for proc in helpers:

@@ -301,6 +301,27 @@ def test_a_purchase_that_lands_after_the_retry_is_swept_and_refunded(ctx, standi
         assert s.scalar(select(func.count()).where(AuditEntry.to_status == "duplicate_refunded")) == 1
 
 
+def test_the_sweep_asks_again_when_shippos_list_lags_behind(ctx, standin: ShippoStandIn) -> None:
+    """Seen in a chaos run: the sweep's list came back stale (empty), so the late label stayed live."""
+    import time
+
+    from fulfilment.stages.label import sweep_labels
+
+    name = clean_orders(ctx, 1)
+    standin.fail_next("create_transaction", "late")
+    standin.fail_next("list_transactions", "stale")
+    summary = run_batch(ctx, name, timeout_s=120)
+    deadline = time.monotonic() + 10
+    while len(standin.ledger()) < 2 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    standin.fail_next("list_transactions", "stale", "stale")
+
+    sweep_labels(ctx, summary["batch_id"])
+
+    assert len(standin.ledger()) == 2, "the late purchase landed as a second label"
+    assert_exactly_once(ctx, standin, summary)
+
+
 def test_a_label_still_failing_after_its_tries_is_bought_when_the_stage_retries(ctx, standin: ShippoStandIn) -> None:
     name = clean_orders(ctx, 1)
     standin.fail_next("create_transaction", *["503"] * 7)
