@@ -512,3 +512,32 @@ def test_a_label_bought_for_an_order_cancelled_meanwhile_is_refunded(ctx, standi
     assert sorted(statuses.values()) == ["cancelled", "labelled", "labelled"] and statuses[gone] == "cancelled"
     assert sorted(row["status"] for row in standin.ledger()) == ["REFUNDED", "SUCCESS", "SUCCESS"]
     assert_live_labels_recorded(ctx, standin)
+
+
+def test_a_purchase_held_by_a_dead_worker_is_taken_over_after_the_label_lease(
+    tmp_path: Path, sqlite_url: str, standin: ShippoStandIn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """FULFILMENT_LABEL_LEASE_S bounds how long a killed worker's purchase blocks its chunk (5 minutes before)."""
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from fulfilment.store.models import utcnow
+    from fulfilment.store.purchases import DbJournal
+
+    ctx = shippo_ctx(tmp_path, sqlite_url, standin, monkeypatch, FULFILMENT_LABEL_LEASE_S="20")
+    summary = run_batch(ctx, clean_orders(ctx, 1), timeout_s=120)
+    with ctx.session() as s:
+        shipment_id = s.scalar(select(LabelPurchase.shipment_id))
+        s.execute(update(LabelPurchase).values(status="open", lease_until=None))
+    journal = DbJournal(ctx, summary["batch_id"], "shippo")
+
+    before = utcnow()
+    assert journal.claim(shipment_id) is not None
+    assert journal.claim(shipment_id) is None, "a second worker keeps off a purchase under lease"
+    with ctx.session() as s:
+        lease_until = s.scalar(select(LabelPurchase.lease_until))
+    assert before + timedelta(seconds=19) <= lease_until <= utcnow() + timedelta(seconds=20)
+    with ctx.session() as s:
+        s.execute(update(LabelPurchase).values(lease_until=utcnow() - timedelta(seconds=1)))
+    assert journal.claim(shipment_id) is not None, "past the lease, the purchase is taken over"
