@@ -10,7 +10,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from tests.chaos.harness import Options, Result, run
+from tests.chaos.harness import PHASES, Options, Result, run
 from tests.chaos.labels import LABELS
 
 
@@ -46,6 +46,7 @@ def table(result: Result) -> Table:
         ("orders", f"{result.options.orders:,}"),
         ("outcomes", ", ".join(f"{n:,} {status}" for status, n in sorted(found.outcomes.items()))),
         ("worker kills", f"{chaos.kills} of {result.options.kills} (SIGKILL, restarted)"),
+        ("events by phase", ", ".join(f"{chaos.by_phase[p]} during {p}" for p in PHASES)),
         ("worker exits (unplanned)", str(chaos.worker_exits)),
         ("Redis restarts", str(chaos.redis_restarts)),
         ("database drops", f"{chaos.db_drops} ({chaos.dropped_connections} connections terminated)"),
