@@ -10,7 +10,8 @@ for the rate is refunded and reported.
 
 Shippo's limits (per minute: each kind of POST 500, list GETs 50; a tenth of that for test tokens) are kept with
 dramatiq's ``WindowRateLimiter`` shared by every worker (Redis when FULFILMENT_REDIS_URL is set, else in-process):
-FULFILMENT_SHIPPO_RATE_LIMIT per POST kind, a tenth of it for lists. A 429 backs off and tries again.
+FULFILMENT_SHIPPO_RATE_LIMIT per POST kind, a tenth of it for lists. A 429 backs off and tries again, and so
+does a call whose rate limit could not be asked (Redis down or restarting).
 ``status: ERROR`` on a 201 is a permanent failure carrying Shippo's messages, except an expired rate, which is
 quoted again once.
 """
@@ -28,6 +29,7 @@ from decimal import Decimal
 from functools import partial
 from typing import Any, TypeVar
 
+import redis
 import requests
 import shippo
 from dramatiq.rate_limits import WindowRateLimiter
@@ -179,8 +181,13 @@ class ShippoProvider:
         network errors; a purchase that got no usable answer raises _Uncertain instead."""
         problem = ""
         for attempt in range(MAX_TRIES):
-            if throttle is not None:
-                throttle.wait()
+            try:
+                if throttle is not None:
+                    throttle.wait()
+            except (redis.ConnectionError, redis.TimeoutError) as exc:
+                problem = f"{what}: the rate limit's Redis did not answer ({exc})"
+                self._backoff(attempt)
+                continue
             try:
                 return fn()
             except errors.SDKError as exc:

@@ -93,6 +93,7 @@ class Result:
     ledger: list[dict[str, Any]]
     initial_stock: StockLevels
     workdir: Path
+    label_ledger: list[dict[str, Any]] = field(default_factory=list)
     label_rows: list[tuple[str, str]] = field(default_factory=list)
 
     @property
@@ -353,7 +354,8 @@ def run(opts: Options) -> Result:
         findings = check(engine, batch_id, list(shop.ledger), initial_stock)
         if pulled.counts.created != opts.orders:
             findings.fail(f"{pulled.counts.created} orders pulled of {opts.orders} in the shop")
-        ledger_report = labels.report(engine, batch_id)
+        label_ledger = labels.ledger()
+        ledger_report = labels.report(engine, batch_id, label_ledger)
         findings.violations.extend(ledger_report.violations)
         if batch.returncode != 0:
             last = (workdir / "batch.log").read_text().strip().splitlines()[-1:]
@@ -370,6 +372,7 @@ def run(opts: Options) -> Result:
             list(shop.ledger),
             initial_stock,
             workdir,
+            label_ledger,
             ledger_report.rows,
         )
     finally:

@@ -33,8 +33,11 @@ class LabelBackend(Protocol):
     def faults(self) -> Counter[str]:
         """Faults injected so far, by kind."""
 
-    def report(self, engine: Engine, batch_id: str) -> LedgerReport:
-        """What the provider's own ledger shows against the database."""
+    def ledger(self) -> list[dict[str, Any]]:
+        """Every label the provider sold (transaction, metadata, status); empty when nothing is bought."""
+
+    def report(self, engine: Engine, batch_id: str, ledger: list[dict[str, Any]]) -> LedgerReport:
+        """What the provider's ledger shows against the database."""
 
     def stop(self) -> None:
         """Stop the stand-in, if any."""
@@ -51,7 +54,10 @@ class LocalLabels:
     def faults(self) -> Counter[str]:
         return Counter()
 
-    def report(self, engine: Engine, batch_id: str) -> LedgerReport:
+    def ledger(self) -> list[dict[str, Any]]:
+        return []
+
+    def report(self, engine: Engine, batch_id: str, ledger: list[dict[str, Any]]) -> LedgerReport:
         return LedgerReport()
 
     def stop(self) -> None:
@@ -84,7 +90,7 @@ class ShippoLabels:
             "SHIPPO_BASE_URL": self.standin.url,
             "FULFILMENT_SHIPPO_TIMEOUT_S": str(SHIPPO_TIMEOUT_S),
             "FULFILMENT_SHIPPO_RATE_LIMIT": "100000",
-            "FULFILMENT_SHIPPO_BACKOFF_S": "0.1",
+            "FULFILMENT_SHIPPO_BACKOFF_S": "0.2",
         }
 
     def faults(self) -> Counter[str]:
@@ -93,9 +99,11 @@ class ShippoLabels:
         with self.standin.state.lock:
             return Counter(f"shippo {kind}" for _, kind in self.standin.state.injected)
 
-    def report(self, engine: Engine, batch_id: str) -> LedgerReport:
-        assert self.standin is not None
-        return shippo_report(engine, batch_id, self.standin.ledger())
+    def ledger(self) -> list[dict[str, Any]]:
+        return [] if self.standin is None else self.standin.ledger()
+
+    def report(self, engine: Engine, batch_id: str, ledger: list[dict[str, Any]]) -> LedgerReport:
+        return shippo_report(engine, batch_id, ledger)
 
     def stop(self) -> None:
         if self.standin is not None:

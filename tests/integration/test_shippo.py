@@ -541,3 +541,28 @@ def test_a_purchase_held_by_a_dead_worker_is_taken_over_after_the_label_lease(
     with ctx.session() as s:
         s.execute(update(LabelPurchase).values(lease_until=utcnow() - timedelta(seconds=1)))
     assert journal.claim(shipment_id) is not None, "past the lease, the purchase is taken over"
+
+
+def test_a_call_waits_out_an_outage_of_the_rate_limits_redis(standin: ShippoStandIn, tmp_path: Path) -> None:
+    """Seen in a chaos run: Redis restarted during the documents' duplicate sweep, every call of the sweep
+    failed at once on the rate limit, and the late duplicate labels it was to refund stayed live."""
+    import shutil
+    import threading
+
+    from fulfilment.config import ShippoSettings
+    from fulfilment.labels.shippo import ShippoProvider
+    from tests.chaos.services import PrivateRedis, free_port
+
+    if shutil.which("redis-server") is None:
+        pytest.skip("redis-server is not installed")
+    down = PrivateRedis(free_port(), tmp_path / "redis.log")
+    settings = ShippoSettings("shippo_test_x", standin.url, 2.0, 1000, 60, backoff_s=0.1, concurrency=1)
+    provider = ShippoProvider(settings, down.url, "outage")
+    comes_back = threading.Timer(0.5, down.start)
+    comes_back.start()
+    try:
+        assert provider.bought_for("no-such-rate", "1:O-1") == []
+    finally:
+        comes_back.join()
+        down.stop()
+    assert [r.url.split("?")[0] for r in standin.state.requests] == ["/transactions"], "asked once, when Redis was up"
