@@ -1,6 +1,7 @@
 """One chaos run: services of its own, N orders pulled from the TikTok stand-in, `fulfil worker`s and a sweeper,
-a batch run, and during it random worker SIGKILLs (each restarted), one Redis restart and one drop of every
-database connection, with the stand-ins failing a share of calls; then the guarantees are checked."""
+labels from the Shippo stand-in (or the local renderer), a batch run, and during it random worker SIGKILLs (each
+restarted), one Redis restart and one drop of every database connection, spread over the run's phases, with the
+stand-ins failing a share of calls; then the guarantees are checked."""
 
 from __future__ import annotations
 
@@ -49,7 +50,7 @@ class Options:
     orders: int = 10_000
     workers: int = 4
     kills: int = 20
-    labels: str = "local"
+    labels: str = "shippo"
     seed: int = 1
     fault_rate: float = 0.2
     kill_every_s: float = 4.0

@@ -101,6 +101,6 @@ def test_a_lost_push_a_stuck_order_and_a_gap_in_the_audit_are_caught(chaos_run: 
 def test_the_command_line_takes_the_documented_options() -> None:
     opts = parse(["--orders", "500", "--workers", "2", "--kills", "3", "--labels", "local", "--seed", "9"])
     assert (opts.orders, opts.workers, opts.kills, opts.labels, opts.seed) == (500, 2, 3, "local", 9)
-    assert parse([]).orders == 10_000 and parse([]).kills >= 20
+    assert parse([]).orders == 10_000 and parse([]).kills >= 20 and parse([]).labels == "shippo"
     with pytest.raises(SystemExit):
         parse(["--labels", "nowhere"])
