@@ -87,6 +87,7 @@ class Settings:
     post_stream_delay_s: int = 3600
     webhooks: tuple[WebhookSettings, ...] = ()
     push_lease_s: int = 120
+    label_lease_s: int = 300
     documents: DocumentOptions = DocumentOptions()
 
     @property
@@ -254,5 +255,6 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         post_stream_delay_s=_int_setting(env, "FULFILMENT_POST_STREAM_DELAY_S", 3600, minimum=0),
         webhooks=_webhook_settings(env),
         push_lease_s=_int_setting(env, "FULFILMENT_PUSH_LEASE_S", 120, minimum=5),
+        label_lease_s=_int_setting(env, "FULFILMENT_LABEL_LEASE_S", 300, minimum=5),
         documents=_document_options(env),
     )

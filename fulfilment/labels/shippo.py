@@ -10,7 +10,8 @@ for the rate is refunded and reported.
 
 Shippo's limits (per minute: each kind of POST 500, list GETs 50; a tenth of that for test tokens) are kept with
 dramatiq's ``WindowRateLimiter`` shared by every worker (Redis when FULFILMENT_REDIS_URL is set, else in-process):
-FULFILMENT_SHIPPO_RATE_LIMIT per POST kind, a tenth of it for lists. A 429 backs off and tries again.
+FULFILMENT_SHIPPO_RATE_LIMIT per POST kind, a tenth of it for lists. A 429 backs off and tries again, and so
+does a call whose rate limit could not be asked (Redis down or restarting).
 ``status: ERROR`` on a 201 is a permanent failure carrying Shippo's messages, except an expired rate, which is
 quoted again once.
 """
@@ -28,6 +29,7 @@ from decimal import Decimal
 from functools import partial
 from typing import Any, TypeVar
 
+import redis
 import requests
 import shippo
 from dramatiq.rate_limits import WindowRateLimiter
@@ -179,8 +181,13 @@ class ShippoProvider:
         network errors; a purchase that got no usable answer raises _Uncertain instead."""
         problem = ""
         for attempt in range(MAX_TRIES):
-            if throttle is not None:
-                throttle.wait()
+            try:
+                if throttle is not None:
+                    throttle.wait()
+            except (redis.ConnectionError, redis.TimeoutError) as exc:
+                problem = f"{what}: the rate limit's Redis did not answer ({exc})"
+                self._backoff(attempt)
+                continue
             try:
                 return fn()
             except errors.SDKError as exc:
@@ -262,15 +269,24 @@ class ShippoProvider:
     def _transaction(self, transaction_id: str) -> Any:
         return self._call("purchase status", lambda: self.sdk.transactions.get(transaction_id), None)
 
-    def bought_for(self, rate_id: str, ref: str) -> list[Any]:
-        """Labels already bought from `rate_id` for the purchase `ref`, oldest first."""
-        found = self._call(
-            "reconcile",
-            lambda: self.sdk.transactions.list(O.ListTransactionsRequest(rate=rate_id, results=25)),
-            self.list_limit,
-        )
-        rows = [t for t in found.results or [] if _status(t) in BOUGHT and (t.metadata or "") == ref]
-        return sorted(rows, key=lambda t: (t.object_created is None, t.object_created))
+    def bought_for(self, rate_id: str, ref: str, showing: str = "") -> list[Any]:
+        """Labels already bought from `rate_id` for the purchase `ref`, oldest first.
+
+        `showing` is a label known to be bought for the purchase: Shippo's lists lag behind its purchases, so
+        a list without it is not up to date (it may miss a stray too) and is asked again; RetryableFailure
+        when it never shows it."""
+        for attempt in range(MAX_TRIES):
+            found = self._call(
+                "reconcile",
+                lambda: self.sdk.transactions.list(O.ListTransactionsRequest(rate=rate_id, results=25)),
+                self.list_limit,
+            )
+            rows = [t for t in found.results or [] if (t.metadata or "") == ref]
+            if not showing or any(t.object_id == showing for t in rows):
+                bought = [t for t in rows if _status(t) in BOUGHT]
+                return sorted(bought, key=lambda t: (t.object_created is None, t.object_created))
+            self._backoff(attempt)
+        raise RetryableFailure(f"Shippo's list of rate {rate_id} does not show label {showing} yet")
 
     def refund_label(self, transaction_id: str) -> None:
         """Ask Shippo to refund (void) one label; a label already refunded counts as done."""
@@ -416,7 +432,7 @@ class ShippoProvider:
                 log.warning("shipment %s: refund failed, tried again later: %s", purchase.shipment_id, exc)
 
     def _refund_strays(self, purchase: Settled, journal: PurchaseJournal) -> None:
-        found = self.bought_for(purchase.rate_id, purchase.order_ref)
+        found = self.bought_for(purchase.rate_id, purchase.order_ref, showing=purchase.transaction_id)
         extra = [t for t in found if t.object_id != purchase.transaction_id]
         self._refund_extra(purchase.shipment_id, extra, journal)
 

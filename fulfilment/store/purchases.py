@@ -20,9 +20,6 @@ from fulfilment.pipeline import Context
 from fulfilment.store import audit
 from fulfilment.store.models import LabelFile, LabelPurchase, Shipment, utcnow
 
-LEASE = timedelta(minutes=5)
-"""How long a worker holds an intent it works on; a worker that died loses it after this."""
-
 
 class DbJournal:
     """The :class:`~fulfilment.labels.provider.PurchaseJournal` on the database, for one chunk's purchases."""
@@ -32,6 +29,8 @@ class DbJournal:
         self.batch_id = batch_id
         self.provider = provider
         self.owner = f"{socket.gethostname()}:{os.getpid()}"
+        # how long a worker holds an intent it works on: one that died loses it after this
+        self.lease = timedelta(seconds=ctx.settings.label_lease_s)
 
     def _open(self, shipment_id: int):  # type: ignore[no-untyped-def]
         table = LabelPurchase.__table__.c
@@ -43,7 +42,7 @@ class DbJournal:
             row = s.execute(
                 self._open(shipment_id)
                 .where(or_(LabelPurchase.lease_until.is_(None), LabelPurchase.lease_until < now))
-                .values(lease_until=now + LEASE, updated_at=now)
+                .values(lease_until=now + self.lease, updated_at=now)
                 .returning(LabelPurchase.attempts, LabelPurchase.provider_shipment_id, LabelPurchase.rate_id)
             ).first()
         return None if row is None else Intent(shipment_id, row[0], row[1], row[2])
@@ -72,7 +71,7 @@ class DbJournal:
         with self.ctx.session() as s:
             count = s.scalar(
                 self._open(shipment_id)
-                .values(attempts=LabelPurchase.attempts + 1, lease_until=now + LEASE, updated_at=now)
+                .values(attempts=LabelPurchase.attempts + 1, lease_until=now + self.lease, updated_at=now)
                 .returning(LabelPurchase.attempts)
             )
         if count is None:

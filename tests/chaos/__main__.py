@@ -1,4 +1,4 @@
-"""`scripts/chaos [--orders N] [--workers W] [--kills K] [--labels local] [--seed S]`: one chaos run, its table,
+"""`scripts/chaos [--orders N] [--workers W] [--kills K] [--labels shippo|local] [--seed S]`: one chaos run, its table,
 and exit status 1 on any violated guarantee."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from tests.chaos.harness import Options, Result, run
+from tests.chaos.harness import PHASES, Options, Result, run
 from tests.chaos.labels import LABELS
 
 
@@ -20,7 +20,9 @@ def parse(argv: list[str]) -> Options:
     parser.add_argument("--workers", type=int, default=Options.workers, help="`fulfil worker` processes")
     parser.add_argument("--kills", type=int, default=Options.kills, help="worker SIGKILLs during the run")
     parser.add_argument("--kill-every", type=float, default=Options.kill_every_s, help="mean seconds between events")
-    parser.add_argument("--labels", choices=sorted(LABELS), default=Options.labels, help="label provider")
+    parser.add_argument(
+        "--labels", choices=sorted(LABELS), default=Options.labels, help="label provider (default: the Shippo stand-in)"
+    )
     parser.add_argument("--seed", type=int, default=Options.seed, help="orders, faults and kill times follow it")
     parser.add_argument("--fault-rate", type=float, default=Options.fault_rate, help="share of stand-in calls failed")
     parser.add_argument("--keep", action="store_true", help="keep the database (its name is printed)")
@@ -46,6 +48,7 @@ def table(result: Result) -> Table:
         ("orders", f"{result.options.orders:,}"),
         ("outcomes", ", ".join(f"{n:,} {status}" for status, n in sorted(found.outcomes.items()))),
         ("worker kills", f"{chaos.kills} of {result.options.kills} (SIGKILL, restarted)"),
+        ("events by phase", ", ".join(f"{chaos.by_phase[p]} during {p}" for p in PHASES)),
         ("worker exits (unplanned)", str(chaos.worker_exits)),
         ("Redis restarts", str(chaos.redis_restarts)),
         ("database drops", f"{chaos.db_drops} ({chaos.dropped_connections} connections terminated)"),
@@ -54,6 +57,7 @@ def table(result: Result) -> Table:
             f"{sum(result.faults.values()):,} ({', '.join(f'{n} {k}' for k, n in sorted(result.faults.items()))})",
         ),
         ("tracking pushes", f"{len(result.ledger):,}"),
+        *result.label_rows,
         ("lost", str(found.lost)),
         ("duplicated", str(found.duplicated)),
         ("violations", str(len(found.violations))),

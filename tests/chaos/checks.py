@@ -123,14 +123,26 @@ def _labels(conn: Any, batch_id: str, found: Findings) -> None:
     labelled = set(conn.scalars(select(Order.id).where(Order.batch_id == batch_id, Order.status == "labelled")))
     unlabelled = labelled - {o for o, _ in per_order}
     found.lose(len(unlabelled), f"{len(unlabelled)} labelled orders with no label: {_few(unlabelled)}")
-    shipments = conn.scalar(select(func.count()).where(Shipment.batch_id == batch_id)) or 0
-    pdf = (conn.scalar(select(Batch.outputs).where(Batch.id == batch_id)) or {}).get("labels_pdf")
+    warehouses = dict(
+        conn.execute(
+            select(Shipment.warehouse_code, func.count())
+            .where(Shipment.batch_id == batch_id, Shipment.status == "labelled")
+            .group_by(Shipment.warehouse_code)
+        ).all()
+    )
+    shipments = sum(warehouses.values())
+    outputs = conn.scalar(select(Batch.outputs).where(Batch.id == batch_id)) or {}
+    pdf = outputs.get("labels_pdf")
     if shipments and not pdf:
         found.fail("no merged label PDF")
     elif pdf:
+        options = outputs.get("options") or {}
+        separators = len(warehouses) if options.get("separators") else 0
+        if options.get("packing_slips") == "interleaved":
+            found.fail("the merged PDF has packing slips interleaved: run the harness with them separate")
         pages = len(PdfReader(Path(pdf)).pages)
-        if pages != shipments:
-            found.fail(f"the merged PDF has {pages} pages for {shipments} labels")
+        if pages != shipments + separators:
+            found.fail(f"the merged PDF has {pages} pages for {shipments} labels and {separators} separators")
 
 
 def _pushes(conn: Any, batch_id: str, ledger: list[dict[str, Any]], found: Findings) -> None:

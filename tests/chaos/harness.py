@@ -1,6 +1,7 @@
 """One chaos run: services of its own, N orders pulled from the TikTok stand-in, `fulfil worker`s and a sweeper,
-a batch run, and during it random worker SIGKILLs (each restarted), one Redis restart and one drop of every
-database connection, with the stand-ins failing a share of calls; then the guarantees are checked."""
+labels from the Shippo stand-in (or the local renderer), a batch run, and during it random worker SIGKILLs (each
+restarted), one Redis restart and one drop of every database connection, spread over the run's phases, with the
+stand-ins failing a share of calls; then the guarantees are checked."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import create_engine, func, select
+from sqlalchemy.exc import DBAPIError
 
 from fulfilment.channels.tiktok_api import TikTokClient
 from fulfilment.config import load_settings
@@ -48,13 +50,14 @@ class Options:
     orders: int = 10_000
     workers: int = 4
     kills: int = 20
-    labels: str = "local"
+    labels: str = "shippo"
     seed: int = 1
     fault_rate: float = 0.2
     kill_every_s: float = 4.0
     redis_down_s: float = 3.0
     stale_after_s: float = 20.0
     push_lease_s: int = 30
+    label_lease_s: int = 30
     chunk_size: int = 250
     timeout_s: float = 3600.0
     keep: bool = False
@@ -70,6 +73,7 @@ class Chaos:
     db_drops: int = 0
     dropped_connections: int = 0
     worker_exits: int = 0
+    by_phase: Counter[str] = field(default_factory=Counter)
     events: list[str] = field(default_factory=list)
 
     def note(self, started: float, what: str) -> None:
@@ -90,6 +94,8 @@ class Result:
     ledger: list[dict[str, Any]]
     initial_stock: StockLevels
     workdir: Path
+    label_ledger: list[dict[str, Any]] = field(default_factory=list)
+    label_rows: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -161,6 +167,62 @@ def _open_pushes(engine: Any, batch_id: str) -> int:
         return int(conn.scalar(stmt) or 0)
 
 
+PHASES = ("screen/allocate/route", "label", "documents/push")
+"""The parts of a run the events are spread over, in order: a share of the events fires in each."""
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Where the batch is: the phase (an index into PHASES) and the counts that show it."""
+
+    phase: int
+    text: str
+
+
+def progress(engine: Any) -> Progress:
+    """The newest batch's progress: chunks by stage and tracking pushes finished. The phase is the furthest the
+    batch has got: pushes started (or its documents), some chunk at its label stage, or neither."""
+    from fulfilment.store.models import Batch, Chunk
+
+    with engine.connect() as conn:
+        batch_id, status = conn.execute(select(Batch.id, Batch.status).order_by(Batch.created_at.desc())).first() or (
+            None,
+            None,
+        )
+        stages = Counter(
+            dict(
+                conn.execute(
+                    select(Chunk.stage, func.count()).where(Chunk.batch_id == batch_id).group_by(Chunk.stage)
+                ).all()
+            )
+        )
+        pushes = Counter(
+            dict(
+                conn.execute(
+                    select(Outbox.status, func.count()).where(Outbox.batch_id == batch_id).group_by(Outbox.status)
+                ).all()
+            )
+        )
+    finished = sum(n for state, n in pushes.items() if state not in outbox.OPEN)
+    if status in ("documenting", "pushing") or finished:
+        phase = 2
+    elif stages["label"] or stages["done"]:
+        phase = 1
+    else:
+        phase = 0
+    chunks = ", ".join(f"{n} {stage}" for stage, n in sorted(stages.items())) or "none yet"
+    return Progress(phase, f"chunks: {chunks}; pushes {finished}/{sum(pushes.values())} finished")
+
+
+def plan_events(opts: Options, rng: random.Random) -> list[tuple[int, str]]:
+    """The events (the kills, one Redis restart, one connection drop) in a random order, each with the phase it
+    waits for: the first third of the list in the first phase, the next in the label phase, the rest while
+    documents are made and tracking pushed."""
+    events = ["kill"] * opts.kills + ["redis", "db"]
+    rng.shuffle(events)
+    return [(i * len(PHASES) // len(events), event) for i, event in enumerate(events)]
+
+
 def _make_trouble(
     opts: Options,
     rng: random.Random,
@@ -171,29 +233,49 @@ def _make_trouble(
     started: float,
     done: threading.Event,
 ) -> None:
-    """Fire the events (the kills, one Redis restart, one connection drop) in a random order, one every
-    `kill_every_s` on average, until all have fired or the run is over; restart workers that died by themselves."""
-    events = ["kill"] * opts.kills + ["redis", "db"]
-    rng.shuffle(events)
-    for event in events:
-        if done.wait(rng.uniform(0.5, 1.5) * opts.kill_every_s):
-            return
-        chaos.worker_exits += workers.restart_exited()
-        if event == "kill":
-            index = rng.randrange(len(workers.procs))
-            workers.kill(index)
-            chaos.kills += 1
-            chaos.note(started, f"SIGKILL worker {index}")
-        elif event == "redis":
-            chaos.note(started, "Redis shut down (nosave)")
-            redis.restart(opts.redis_down_s)
-            chaos.redis_restarts += 1
-            chaos.note(started, "Redis up again, empty")
-        else:
-            dropped = db.drop_connections()
-            chaos.db_drops += 1
-            chaos.dropped_connections += dropped
-            chaos.note(started, f"terminated {dropped} database connections")
+    """Fire the planned events (:func:`plan_events`), each once the batch has reached its phase and at least
+    `kill_every_s` (0.5–1.5×, at random) after the last one, until all have fired or the run is over; restart
+    workers that died by themselves. Each event is noted with the batch's progress at that moment."""
+    engine = create_engine(_psycopg(db.url), pool_pre_ping=True, pool_size=1)
+    try:
+        for phase, event in plan_events(opts, rng):
+            if done.wait(rng.uniform(0.5, 1.5) * opts.kill_every_s):
+                return
+            now = _wait_for_phase(engine, phase, done)
+            if now is None:
+                return
+            chaos.worker_exits += workers.restart_exited()
+            chaos.by_phase[PHASES[now.phase]] += 1
+            if event == "kill":
+                index = rng.randrange(len(workers.procs))
+                workers.kill(index)
+                chaos.kills += 1
+                chaos.note(started, f"SIGKILL worker {index} ({now.text})")
+            elif event == "redis":
+                chaos.note(started, f"Redis shut down (nosave) ({now.text})")
+                redis.restart(opts.redis_down_s)
+                chaos.redis_restarts += 1
+                chaos.note(started, "Redis up again, empty")
+            else:
+                dropped = db.drop_connections()
+                chaos.db_drops += 1
+                chaos.dropped_connections += dropped
+                chaos.note(started, f"terminated {dropped} database connections ({now.text})")
+    finally:
+        engine.dispose()
+
+
+def _wait_for_phase(engine: Any, phase: int, done: threading.Event) -> Progress | None:
+    """The batch's progress once it has reached `phase` (None if the run ended first)."""
+    while True:
+        try:
+            now = progress(engine)
+        except DBAPIError:  # the connection was dropped on purpose: ask again
+            now = Progress(-1, "")
+        if now.phase >= phase:
+            return now
+        if done.wait(0.5):
+            return None
 
 
 def run(opts: Options) -> Result:
@@ -219,6 +301,7 @@ def run(opts: Options) -> Result:
             "FULFILMENT_OUTPUT_DIR": str(workdir / "out"),
             "FULFILMENT_CHUNK_SIZE": str(opts.chunk_size),
             "FULFILMENT_PUSH_LEASE_S": str(opts.push_lease_s),
+            "FULFILMENT_LABEL_LEASE_S": str(opts.label_lease_s),
             **tiktok_env(shop, shop_url, timeout_s=5),
             **labels.start(opts.fault_rate, opts.seed),
         }
@@ -272,7 +355,9 @@ def run(opts: Options) -> Result:
         findings = check(engine, batch_id, list(shop.ledger), initial_stock)
         if pulled.counts.created != opts.orders:
             findings.fail(f"{pulled.counts.created} orders pulled of {opts.orders} in the shop")
-        findings.violations.extend(labels.violations(engine, batch_id))
+        label_ledger = labels.ledger()
+        ledger_report = labels.report(engine, batch_id, label_ledger)
+        findings.violations.extend(ledger_report.violations)
         if batch.returncode != 0:
             last = (workdir / "batch.log").read_text().strip().splitlines()[-1:]
             findings.fail(f"`fulfil batch run` exited {batch.returncode}: {' '.join(last)} (see {workdir})")
@@ -280,7 +365,7 @@ def run(opts: Options) -> Result:
         return Result(
             opts,
             chaos,
-            shop.faults.injected + labels.faults(),
+            Counter({f"tiktok {k}": n for k, n in shop.faults.injected.items()}) + labels.faults(),
             findings,
             batch_id,
             elapsed,
@@ -288,6 +373,8 @@ def run(opts: Options) -> Result:
             list(shop.ledger),
             initial_stock,
             workdir,
+            label_ledger,
+            ledger_report.rows,
         )
     finally:
         for proc in helpers:

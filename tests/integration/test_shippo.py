@@ -301,6 +301,27 @@ def test_a_purchase_that_lands_after_the_retry_is_swept_and_refunded(ctx, standi
         assert s.scalar(select(func.count()).where(AuditEntry.to_status == "duplicate_refunded")) == 1
 
 
+def test_the_sweep_asks_again_when_shippos_list_lags_behind(ctx, standin: ShippoStandIn) -> None:
+    """Seen in a chaos run: the sweep's list came back stale (empty), so the late label stayed live."""
+    import time
+
+    from fulfilment.stages.label import sweep_labels
+
+    name = clean_orders(ctx, 1)
+    standin.fail_next("create_transaction", "late")
+    standin.fail_next("list_transactions", "stale")
+    summary = run_batch(ctx, name, timeout_s=120)
+    deadline = time.monotonic() + 10
+    while len(standin.ledger()) < 2 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    standin.fail_next("list_transactions", "stale", "stale")
+
+    sweep_labels(ctx, summary["batch_id"])
+
+    assert len(standin.ledger()) == 2, "the late purchase landed as a second label"
+    assert_exactly_once(ctx, standin, summary)
+
+
 def test_a_label_still_failing_after_its_tries_is_bought_when_the_stage_retries(ctx, standin: ShippoStandIn) -> None:
     name = clean_orders(ctx, 1)
     standin.fail_next("create_transaction", *["503"] * 7)
@@ -491,3 +512,57 @@ def test_a_label_bought_for_an_order_cancelled_meanwhile_is_refunded(ctx, standi
     assert sorted(statuses.values()) == ["cancelled", "labelled", "labelled"] and statuses[gone] == "cancelled"
     assert sorted(row["status"] for row in standin.ledger()) == ["REFUNDED", "SUCCESS", "SUCCESS"]
     assert_live_labels_recorded(ctx, standin)
+
+
+def test_a_purchase_held_by_a_dead_worker_is_taken_over_after_the_label_lease(
+    tmp_path: Path, sqlite_url: str, standin: ShippoStandIn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """FULFILMENT_LABEL_LEASE_S bounds how long a killed worker's purchase blocks its chunk (5 minutes before)."""
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from fulfilment.store.models import utcnow
+    from fulfilment.store.purchases import DbJournal
+
+    ctx = shippo_ctx(tmp_path, sqlite_url, standin, monkeypatch, FULFILMENT_LABEL_LEASE_S="20")
+    summary = run_batch(ctx, clean_orders(ctx, 1), timeout_s=120)
+    with ctx.session() as s:
+        shipment_id = s.scalar(select(LabelPurchase.shipment_id))
+        s.execute(update(LabelPurchase).values(status="open", lease_until=None))
+    journal = DbJournal(ctx, summary["batch_id"], "shippo")
+
+    before = utcnow()
+    assert journal.claim(shipment_id) is not None
+    assert journal.claim(shipment_id) is None, "a second worker keeps off a purchase under lease"
+    with ctx.session() as s:
+        lease_until = s.scalar(select(LabelPurchase.lease_until))
+    assert before + timedelta(seconds=19) <= lease_until <= utcnow() + timedelta(seconds=20)
+    with ctx.session() as s:
+        s.execute(update(LabelPurchase).values(lease_until=utcnow() - timedelta(seconds=1)))
+    assert journal.claim(shipment_id) is not None, "past the lease, the purchase is taken over"
+
+
+def test_a_call_waits_out_an_outage_of_the_rate_limits_redis(standin: ShippoStandIn, tmp_path: Path) -> None:
+    """Seen in a chaos run: Redis restarted during the documents' duplicate sweep, every call of the sweep
+    failed at once on the rate limit, and the late duplicate labels it was to refund stayed live."""
+    import shutil
+    import threading
+
+    from fulfilment.config import ShippoSettings
+    from fulfilment.labels.shippo import ShippoProvider
+    from tests.chaos.services import PrivateRedis, free_port
+
+    if shutil.which("redis-server") is None:
+        pytest.skip("redis-server is not installed")
+    down = PrivateRedis(free_port(), tmp_path / "redis.log")
+    settings = ShippoSettings("shippo_test_x", standin.url, 2.0, 1000, 60, backoff_s=0.1, concurrency=1)
+    provider = ShippoProvider(settings, down.url, "outage")
+    comes_back = threading.Timer(0.5, down.start)
+    comes_back.start()
+    try:
+        assert provider.bought_for("no-such-rate", "1:O-1") == []
+    finally:
+        comes_back.join()
+        down.stop()
+    assert [r.url.split("?")[0] for r in standin.state.requests] == ["/transactions"], "asked once, when Redis was up"
