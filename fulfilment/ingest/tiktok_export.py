@@ -247,23 +247,22 @@ def _csv_rows(path: Path) -> Iterator[tuple[int, list[object]]]:
 
 
 def _xlsx_rows(path: Path) -> Iterator[tuple[int, list[object]]]:
-    """Yield the rows of sheet OrderSKUList (else the first sheet) with their sheet row numbers."""
-    import openpyxl  # slow to import; only XLSX files need it
+    """Yield the rows of sheet OrderSKUList (else the first sheet) with their sheet row numbers.
+
+    The sheet is streamed (all of it, whatever its stated dimension) with the values openpyxl's read-only
+    mode gives; see `fulfilment.ingest.xlsx_rows`.
+    """
+    from fulfilment.ingest.xlsx_rows import open_sheet, sheet_values  # openpyxl is slow to import
 
     try:
-        # Read-only mode streams the sheet (normal mode needs ~3.5 GB for 200,000 rows). It trusts the
-        # sheet's dimension, which is a stale A1:A1 in some exports: reset_dimensions() makes it read all.
-        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        archive, sheet = open_sheet(path, "OrderSKUList")
     except Exception as exc:  # openpyxl raises many kinds for a broken file
         raise NotAnExportError(f"{path}: not a readable XLSX file ({exc})") from None
     try:
-        names = {name.casefold(): name for name in book.sheetnames}
-        sheet = book[names["orderskulist"]] if "orderskulist" in names else book.worksheets[0]
-        sheet.reset_dimensions()
-        for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
+        for number, values in enumerate(sheet_values(sheet), start=1):
             yield number, list(values)
     finally:
-        book.close()
+        archive.close()
 
 
 def _text(value: object, column: str) -> str:
