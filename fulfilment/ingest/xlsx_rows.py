@@ -80,6 +80,20 @@ def sheet_values(sheet: ReadOnlyWorksheet) -> Iterator[Sequence[Any]]:
             yield _spread(cells)
 
 
+def _split_rows(text: str) -> Iterator[tuple[str, str]]:
+    """(attributes, inner XML) of the rows in `text`, which ends where a `</row>` begins: cut at `</row>`,
+    each piece ending in one row's start tag and cells (the regular expression takes any other piece)."""
+    for piece in text.split("</row>"):
+        start = piece.find("<row")
+        if start >= 0 and start == piece.rfind("<row") and piece[start + 4 : start + 5] in (" ", ">"):
+            close = piece.find(">", start)
+            if piece[close - 1] != "/":
+                yield piece[start + 4 : close], piece[close + 1 :]
+                continue
+        for match in _ROW.finditer(piece + "</row>"):
+            yield match[1], match[2] or ""
+
+
 def _spread(cells: list[tuple[int, Any]]) -> tuple[Any, ...]:
     if not cells:
         return ()
@@ -159,10 +173,9 @@ class _RowReader:
                 if not self.root and (root := _ROOT.search(pending)):
                     self.root = root[0]
                 end = pending.rfind("</row>")
-                cut = end + len("</row>") if end >= 0 else 0
-                for match in _ROW.finditer(pending, 0, cut):
-                    yield match[1], match[2] or ""
-                pending = pending[cut:]
+                if end >= 0:
+                    yield from _split_rows(pending[:end])
+                    pending = pending[end + len("</row>") :]
             for match in _ROW.finditer(pending):
                 yield match[1], match[2] or ""
 
@@ -171,29 +184,28 @@ class _RowReader:
         found = _CELL.findall(body)
         if len(found) != body.count("<c"):
             return None
-        cells = []
-        strings, dates = self.strings, self.dates
+        cells: list[tuple[int, Any]] = []
+        add, strings, dates = cells.append, self.strings, self.dates
         for letters, style, kind, style_after, value, inline, text in found:
+            column = _column(letters)
             if kind == "inlineStr":
-                cells.append((_column(letters), _unescape(text) if inline else None))
-                continue
-            if inline:
+                add((column, (_unescape(text) if "&" in text or "\r" in text else text) if inline else None))
+            elif inline:
                 return None  # an inline string in a cell of another type
-            if not value:
-                cells.append((_column(letters), None))
-                continue
-            if kind == "s":
-                cells.append((_column(letters), strings[int(value)]))
+            elif not value:
+                add((column, None))
+            elif kind == "s":
+                add((column, strings[int(value)]))
             elif kind in ("", "n"):
                 if int(style or style_after or 0) in dates:
                     return None  # a date: openpyxl's parser converts it (and reports a bad one)
-                cells.append((_column(letters), _cast_number(value)))
+                add((column, _cast_number(value)))
             elif kind == "str" or kind == "e":
-                cells.append((_column(letters), _unescape(value)))
+                add((column, _unescape(value)))
             elif kind == "b":
-                cells.append((_column(letters), bool(int(value))))
+                add((column, bool(int(value))))
             elif kind == "d":
-                cells.append((_column(letters), from_ISO8601(value)))
+                add((column, from_ISO8601(value)))
             else:
                 return None
         return cells
