@@ -2,7 +2,7 @@
 
 The export is a simulated live session (`simulate_session`) written by the export writer; each format is
 imported by `fulfil import tiktok FILE --json` into a fresh database. The import runs in its own process, so
-its CPU time (user + system) and peak memory (max RSS) are its own; PostgreSQL's server time is not in the CPU
+its CPU time (user + system) and peak memory (VmHWM, sampled) are its own; PostgreSQL's server time is not in the CPU
 figure but is in the wall time. The floor, measured in the same run, is the CPU time of only reading the same
 file (csv.reader over every cell; inflating every XLSX member), so the ratio import ÷ floor is what parsing,
 checking and storing cost on top of reading, whatever the machine's load.
@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from fulfilment.bench.measure import fresh_postgres
+from fulfilment.bench.measure import fresh_postgres, peak_rss_mb
 from fulfilment.domain.orders import ImportedOrder
 from fulfilment.ingest.tiktok_writer import write_tiktok_export
 from fulfilment.simulate import simulate_session
@@ -55,11 +55,21 @@ def export_orders(rows: int) -> list[ImportedOrder]:
 
 
 def _run_measured(args: list[str], env: dict[str, str] | None = None) -> dict[str, Any]:
-    """Run a command to its end: its wall time, own CPU time (user + system), peak RSS and stdout."""
+    """Run a command to its end: its wall time, own CPU time (user + system), peak RSS and stdout.
+
+    The peak is the child's VmHWM, sampled until it exits: wait4's ru_maxrss would include the memory of
+    this (large) process, which a forked child counts as its own until it executes the command.
+    """
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         started = time.perf_counter()
         pid = subprocess.Popen(args, env=env, stdout=out, stderr=err).pid
-        _, status, usage = os.wait4(pid, 0)  # reaped here, not by Popen: wait4 gives this child's own usage
+        peak = 0.0
+        while True:
+            peak = max(peak, peak_rss_mb(pid))
+            done, status, usage = os.wait4(pid, os.WNOHANG)  # reaped here, not by Popen: its own usage
+            if done:
+                break
+            time.sleep(0.05)
         wall = time.perf_counter() - started
         out.seek(0)
         err.seek(0)
@@ -69,7 +79,7 @@ def _run_measured(args: list[str], env: dict[str, str] | None = None) -> dict[st
         return {
             "wall_s": round(wall, 2),
             "cpu_s": round(usage.ru_utime + usage.ru_stime, 2),
-            "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),
+            "peak_rss_mb": round(peak, 1),
             "stdout": out.read(),
         }
 
