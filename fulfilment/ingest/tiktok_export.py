@@ -15,6 +15,7 @@ from contextlib import suppress
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from pathlib import Path
 from typing import TypeVar
 from zoneinfo import ZoneInfo
@@ -176,6 +177,8 @@ _MONEY = re.compile(r"-?\d+(\.\d+)?")
 _CURRENCY = re.compile(r"^(?:[A-Z]{3}\s*)?\$?\s*")
 
 T = TypeVar("T")
+CACHED_CELLS = 1 << 16
+"""How many parsed cells (money, quantities, times, ...) each parse function keeps: exports repeat them."""
 
 
 def parse_tiktok_export(path: Path, shop_tz: ZoneInfo) -> ParseResult:
@@ -278,23 +281,22 @@ def _csv_rows(path: Path) -> Iterator[tuple[int, list[object]]]:
 
 
 def _xlsx_rows(path: Path) -> Iterator[tuple[int, list[object]]]:
-    """Yield the rows of sheet OrderSKUList (else the first sheet) with their sheet row numbers."""
-    import openpyxl  # slow to import; only XLSX files need it
+    """Yield the rows of sheet OrderSKUList (else the first sheet) with their sheet row numbers.
+
+    The sheet is streamed (all of it, whatever its stated dimension) with the values openpyxl's read-only
+    mode gives; see `fulfilment.ingest.xlsx_rows`.
+    """
+    from fulfilment.ingest.xlsx_rows import open_sheet, sheet_values  # openpyxl is slow to import
 
     try:
-        # Read-only mode streams the sheet (normal mode needs ~3.5 GB for 200,000 rows). It trusts the
-        # sheet's dimension, which is a stale A1:A1 in some exports: reset_dimensions() makes it read all.
-        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        archive, sheet = open_sheet(path, "OrderSKUList")
     except Exception as exc:  # openpyxl raises many kinds for a broken file
         raise NotAnExportError(f"{path}: not a readable XLSX file ({exc})") from None
     try:
-        names = {name.casefold(): name for name in book.sheetnames}
-        sheet = book[names["orderskulist"]] if "orderskulist" in names else book.worksheets[0]
-        sheet.reset_dimensions()
-        for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
+        for number, values in enumerate(sheet_values(sheet), start=1):
             yield number, list(values)
     finally:
-        book.close()
+        archive.close()
 
 
 def _text(value: object, column: str) -> str:
@@ -328,9 +330,10 @@ def _key(name: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class _Columns:
-    """Where each known column is in the file, by its current name."""
+    """Where each known column is in the file, by its current name (`ids`: the ID columns present)."""
 
     index: dict[str, int]
+    ids: tuple[tuple[str, int], ...]
 
     @classmethod
     def from_header(cls, path: Path, header: tuple[int, list[object]] | None) -> _Columns:
@@ -354,7 +357,7 @@ class _Columns:
                 f"{path}: not a TikTok Shop order export: missing column(s) {', '.join(missing)} "
                 f"(the first row is {shown!r})"
             )
-        return cls(index)
+        return cls(index, tuple((name, index[name]) for name in ID_COLUMNS if name in index))
 
     def row(self, cells: list[object], rounded: list[str]) -> dict[str, str]:
         """The used cells by column name, stripped; every used column is present ('' when absent).
@@ -374,19 +377,18 @@ class _Columns:
 
     def rounded(self, cells: list[object]) -> list[str]:
         """ID columns holding an XLSX float too large to be exact (an 18-digit ID saved as a number)."""
+        size = len(cells)
         return [
             name
-            for name in ID_COLUMNS
-            if name in self.index
-            and self.index[name] < len(cells)
-            and isinstance(value := cells[self.index[name]], float)
-            and abs(value) >= EXACT_FLOAT_LIMIT
+            for name, number in self.ids
+            if number < size and isinstance(value := cells[number], float) and abs(value) >= EXACT_FLOAT_LIMIT
         ]
 
 
 # --- parsing values ----------------------------------------------------------------------------------------
 
 
+@lru_cache(maxsize=CACHED_CELLS)
 def _quantity(cell: str) -> int:
     try:
         value = Decimal(cell)
@@ -397,6 +399,7 @@ def _quantity(cell: str) -> int:
     return int(value)
 
 
+@lru_cache(maxsize=CACHED_CELLS)
 def _money(cell: str) -> Decimal:
     """A money cell: plain decimal, maybe with a `USD `/`$` prefix and thousands commas; empty is 0."""
     text = _CURRENCY.sub("", cell, count=1).replace(",", "")
@@ -407,6 +410,7 @@ def _money(cell: str) -> Decimal:
     return Decimal(text)
 
 
+@lru_cache(maxsize=CACHED_CELLS)
 def _weight_oz(cell: str) -> float | None:
     """Weight(kg) per unit, in ounces rounded to 0.01; None when empty."""
     if not cell:
@@ -421,6 +425,7 @@ def _weight_oz(cell: str) -> float | None:
 
 
 def _time_parser(shop_tz: ZoneInfo) -> Callable[[str], datetime | None]:
+    @lru_cache(maxsize=CACHED_CELLS)
     def parse(cell: str) -> datetime | None:
         """`MM/DD/YYYY h:mm:ss AM` (or 24-hour ISO-like) in the shop's zone; None when empty."""
         if not cell:
@@ -441,6 +446,7 @@ def _time_parser(shop_tz: ZoneInfo) -> Callable[[str], datetime | None]:
     return parse
 
 
+@lru_cache(maxsize=CACHED_CELLS)
 def _state(cell: str) -> str:
     """USPS code for a state name or code; '' stays '' (an incomplete address is judged later)."""
     if not cell:
