@@ -113,9 +113,9 @@ def _policy(c: Checker, doc: LineDict, codes: set[str]) -> Policy:
         c.unknown_keys(o, {"id", "skus", "states", "warehouses"}, field)
         oid = c.text(o, "id", field) or field
         warehouses = _codes(c, o, "warehouses", field, codes, "warehouses")
-        skus = frozenset(map(str, o.get("skus") or ()))
+        skus = frozenset(map(str, _list(c, o, "skus", field)))
         states = set()
-        for text in o.get("states") or ():
+        for text in _list(c, o, "states", field):
             code = state_code(str(text))
             if code is None:
                 c.error(o, "states", f"{field}.states", f"{text!r} is not a US state", "use a code such as HI")
@@ -124,6 +124,15 @@ def _policy(c: Checker, doc: LineDict, codes: set[str]) -> Policy:
             c.error(o, "id", field, "applies to nothing", "list `skus:` or `states:` it applies to")
         overrides.append(Override(oid, warehouses, skus, frozenset(states)))
     return Policy(mode, radius, bool(split), tuple(overrides))
+
+
+def _list(c: Checker, m: LineDict, key: str, field: str) -> list[object]:
+    """The list under `key` (empty if absent); anything else is an error naming the field."""
+    value = m.get(key) or []
+    if isinstance(value, list):
+        return value
+    c.error(m, key, f"{field}.{key}", f"expected a list, got {value!r}", f"{key}: [..]")
+    return []
 
 
 def _alerts(c: Checker, doc: LineDict) -> AlertRules:

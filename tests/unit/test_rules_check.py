@@ -170,6 +170,13 @@ def test_a_price_out_of_range_is_named_not_a_crash(tmp_path: Path, price: str) -
     assert any("prices[0].zones: expected 9 prices from 0 to 100,000" in e for e in errors), errors
 
 
+@pytest.mark.parametrize("value", ["true", "3", "HI"])
+def test_override_states_that_are_not_a_list_are_named_not_a_crash(tmp_path: Path, value: str) -> None:
+    text = sample("warehouses.yaml").replace("states: [HI, AK]", f"states: {value}")
+    errors = errors_for(tmp_path, warehouses_yaml=text)
+    assert any(f":{line_of(text, 'states: ' + value)}: overrides[0].states: expected a list" in e for e in errors)
+
+
 def test_rate_card_for_a_service_that_does_not_exist(tmp_path: Path) -> None:
     card = sample("rates/ups_ground-2026-01-01.yaml").replace("service: ups_ground", "service: ups_air")
     [error] = errors_for(tmp_path, **{"rates__ups_air_yaml": card})
