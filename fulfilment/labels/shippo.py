@@ -146,6 +146,7 @@ class ShippoProvider:
         namespace: str = "fulfilment",
     ) -> None:
         self.settings = settings
+        self.late_s = settings.timeout_s
         backend = RedisBackend(url=redis_url) if redis_url else _stub_backend
         window, limit = settings.rate_window_s, settings.rate_limit
         self.limits = {
