@@ -590,3 +590,24 @@ def test_the_sweep_waits_for_a_purchase_that_may_still_land(ctx, standin: Shippo
 
     assert len(standin.ledger()) == 2
     assert_exactly_once(ctx, standin, summary)
+
+
+def test_the_sweep_looks_at_the_rate_the_recorded_label_was_bought_from(ctx, standin: ShippoStandIn) -> None:
+    """Seen in a chaos run: the purchase was quoted again (its rate expired) while another worker bought from the
+    first rate, so the list of the purchase's rate never showed the recorded label and every sweep gave up."""
+    from sqlalchemy import update
+
+    from fulfilment.stages.label import sweep_labels
+
+    summary = run_batch(ctx, clean_orders(ctx, 1), timeout_s=120)
+    with ctx.session() as s:
+        ref, first = s.execute(select(LabelPurchase.order_ref, LabelPurchase.rate_id)).one()
+    stray = standin.create_transaction({}, {"rate": first, "metadata": ref}, None)[1]["object_id"]
+    quoted_again = next(r for r in standin.state.rates if r != first)
+    with ctx.session() as s:
+        s.execute(update(LabelPurchase).values(attempts=2, rate_id=quoted_again))
+
+    sweep_labels(ctx, summary["batch_id"])
+
+    assert {row["transaction"]: row["status"] for row in standin.ledger()}[stray] == "REFUNDED"
+    assert_exactly_once(ctx, standin, summary)
