@@ -294,6 +294,7 @@ class LocalProvider:
     reconciling)."""
 
     name = "local"
+    late_s = 0.0
 
     def obtain(self, requests: Sequence[LabelRequest], journal: PurchaseJournal) -> None:
         """Draw every request's label into one file in the (chunk-wide) format of the first request."""

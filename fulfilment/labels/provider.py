@@ -114,6 +114,9 @@ class LabelProvider(Protocol):
     """Obtains labels for a list of shipments and reports each outcome to the journal."""
 
     name: str
+    late_s: float
+    """How long after its last attempt a purchase whose answer was lost may still land (a call the client gave
+    up on can be done late): the sweep waits that long for it."""
 
     def obtain(self, requests: Sequence[LabelRequest], journal: PurchaseJournal) -> None: ...
 

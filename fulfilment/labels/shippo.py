@@ -129,6 +129,12 @@ def _messages(t: Any) -> str:
     return "; ".join(f"{m.source or 'Shippo'}: {m.text}" for m in (t.messages or [])) or "no message"
 
 
+def _rate_id(t: Any) -> str:
+    """The id of the rate a transaction was bought from."""
+    rate = t.rate
+    return str(rate if isinstance(rate, str) or rate is None else rate.object_id or "")
+
+
 def _status(t: Any) -> str:
     status = t.status
     return str(status.value if hasattr(status, "value") else status)
@@ -146,6 +152,7 @@ class ShippoProvider:
         namespace: str = "fulfilment",
     ) -> None:
         self.settings = settings
+        self.late_s = settings.timeout_s
         backend = RedisBackend(url=redis_url) if redis_url else _stub_backend
         window, limit = settings.rate_window_s, settings.rate_limit
         self.limits = {
@@ -274,7 +281,8 @@ class ShippoProvider:
 
         `showing` is a label known to be bought for the purchase: Shippo's lists lag behind its purchases, so
         a list without it is not up to date (it may miss a stray too) and is asked again; RetryableFailure
-        when it never shows it."""
+        when it never shows it. A label bought from another rate (the purchase was quoted again meanwhile)
+        cannot show: that rate's labels are looked at too."""
         for attempt in range(MAX_TRIES):
             found = self._call(
                 "reconcile",
@@ -285,6 +293,10 @@ class ShippoProvider:
             if not showing or any(t.object_id == showing for t in rows):
                 bought = [t for t in rows if _status(t) in BOUGHT]
                 return sorted(bought, key=lambda t: (t.object_created is None, t.object_created))
+            if attempt == 0:
+                other = _rate_id(self._transaction(showing))
+                if other and other != rate_id:
+                    return self.bought_for(rate_id, ref) + self.bought_for(other, ref, showing)
             self._backoff(attempt)
         raise RetryableFailure(f"Shippo's list of rate {rate_id} does not show label {showing} yet")
 

@@ -15,6 +15,7 @@ Three steps, so no network call ever runs inside a transaction that holds locks:
 
 from __future__ import annotations
 
+import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from typing import Any
@@ -290,32 +291,34 @@ def obtain_labels(ctx: Context, chunk_id: int) -> bool:
 def sweep_labels(ctx: Context, batch_id: str) -> None:
     """Before a batch's documents, outside any transaction: refund the labels due a refund (:func:`refund_labels`),
     labels of the batch that landed late for purchases that took several attempts, and any label bought for a
-    purchase that failed after an attempt (no transaction recorded: all refunded)."""
+    purchase that failed after an attempt (no transaction recorded: all refunded). A purchase attempted less than
+    the provider's `late_s` ago is waited for first: an attempt whose answer was lost may still land."""
     refund_labels(ctx)
     provider = provider_for(ctx.settings)
     with ctx.session() as session:
-        settled = [
-            Settled(*row)
-            for row in session.execute(
-                select(
-                    LabelPurchase.shipment_id,
-                    LabelPurchase.order_ref,
-                    LabelPurchase.rate_id,
-                    func.coalesce(LabelPurchase.transaction_id, ""),
-                )
-                .join(Shipment, Shipment.id == LabelPurchase.shipment_id)
-                .where(
-                    Shipment.batch_id == batch_id,
-                    LabelPurchase.provider == provider.name,
-                    LabelPurchase.rate_id.is_not(None),
-                    or_(
-                        and_(LabelPurchase.status == "bought", LabelPurchase.attempts > 1),
-                        and_(LabelPurchase.status == "failed", LabelPurchase.attempts > 0),
-                    ),
-                )
+        rows = session.execute(
+            select(
+                LabelPurchase.shipment_id,
+                LabelPurchase.order_ref,
+                LabelPurchase.rate_id,
+                func.coalesce(LabelPurchase.transaction_id, ""),
+                LabelPurchase.updated_at,
             )
-        ]
-    if settled:
+            .join(Shipment, Shipment.id == LabelPurchase.shipment_id)
+            .where(
+                Shipment.batch_id == batch_id,
+                LabelPurchase.provider == provider.name,
+                LabelPurchase.rate_id.is_not(None),
+                or_(
+                    and_(LabelPurchase.status == "bought", LabelPurchase.attempts > 1),
+                    and_(LabelPurchase.status == "failed", LabelPurchase.attempts > 0),
+                ),
+            )
+        ).all()
+    if rows:
+        since = (utcnow() - max(row.updated_at for row in rows)).total_seconds()
+        time.sleep(min(provider.late_s, max(0.0, provider.late_s - since)))
+        settled = [Settled(*row[:4]) for row in rows]
         provider.sweep(settled, purchases.DbJournal(ctx, batch_id, provider.name))
 
 

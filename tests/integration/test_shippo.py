@@ -566,3 +566,48 @@ def test_a_call_waits_out_an_outage_of_the_rate_limits_redis(standin: ShippoStan
         comes_back.join()
         down.stop()
     assert [r.url.split("?")[0] for r in standin.state.requests] == ["/transactions"], "asked once, when Redis was up"
+
+
+def test_the_sweep_waits_for_a_purchase_that_may_still_land(ctx, standin: ShippoStandIn) -> None:
+    """The documents' sweep ran right after the last label was bought, before the late purchase of its first
+    (timed out) attempt landed, so the second label stayed live: the sweep waits the provider's `late_s`."""
+    import threading
+
+    from sqlalchemy import update
+
+    from fulfilment.stages.label import sweep_labels
+    from fulfilment.store.models import utcnow
+
+    summary = run_batch(ctx, clean_orders(ctx, 1), timeout_s=120)
+    with ctx.session() as s:
+        s.execute(update(LabelPurchase).values(attempts=2, updated_at=utcnow()))  # bought at the second attempt
+        ref, rate = s.execute(select(LabelPurchase.order_ref, LabelPurchase.rate_id)).one()
+    late = threading.Timer(0.4, standin.create_transaction, ({}, {"rate": rate, "metadata": ref}, None))
+    late.start()  # the first attempt's purchase lands 0.4 s from now, well within the 1 s timeout
+
+    sweep_labels(ctx, summary["batch_id"])
+    late.join()
+
+    assert len(standin.ledger()) == 2
+    assert_exactly_once(ctx, standin, summary)
+
+
+def test_the_sweep_looks_at_the_rate_the_recorded_label_was_bought_from(ctx, standin: ShippoStandIn) -> None:
+    """Seen in a chaos run: the purchase was quoted again (its rate expired) while another worker bought from the
+    first rate, so the list of the purchase's rate never showed the recorded label and every sweep gave up."""
+    from sqlalchemy import update
+
+    from fulfilment.stages.label import sweep_labels
+
+    summary = run_batch(ctx, clean_orders(ctx, 1), timeout_s=120)
+    with ctx.session() as s:
+        ref, first = s.execute(select(LabelPurchase.order_ref, LabelPurchase.rate_id)).one()
+    stray = standin.create_transaction({}, {"rate": first, "metadata": ref}, None)[1]["object_id"]
+    quoted_again = next(r for r in standin.state.rates if r != first)
+    with ctx.session() as s:
+        s.execute(update(LabelPurchase).values(attempts=2, rate_id=quoted_again))
+
+    sweep_labels(ctx, summary["batch_id"])
+
+    assert {row["transaction"]: row["status"] for row in standin.ledger()}[stray] == "REFUNDED"
+    assert_exactly_once(ctx, standin, summary)
