@@ -610,3 +610,31 @@ def test_the_sweep_looks_at_the_rate_the_recorded_label_was_bought_from(ctx, sta
 
     assert {row["transaction"]: row["status"] for row in standin.ledger()}[stray] == "REFUNDED"
     assert_exactly_once(ctx, standin, summary)
+
+
+class PlannedRefJournal(LateJournal):
+    """A journal whose intent was planned with its combined parcel's orders in another order than the spec's."""
+
+    def claim(self, shipment_id: int) -> Intent:
+        return Intent(shipment_id, 0, None, None, order_ref=f"{shipment_id}:O-9")
+
+    def bought(self, labels: object, content: bytes, content_type: str) -> bool:
+        return True
+
+
+def test_a_purchase_carries_the_reference_its_intent_stored(standin: ShippoStandIn) -> None:
+    """Seen in a chaos run: a combined parcel's purchase carried its smallest order id while the intent stored the
+    first planned one, so the sweep never found the label (nor a duplicate of it) under the stored reference."""
+    from fulfilment.config import ShippoSettings
+    from fulfilment.domain.orders import Address
+    from fulfilment.domain.parcel import Parcel
+    from fulfilment.domain.shipments import LabelSpec
+    from fulfilment.labels.provider import LabelRequest
+    from fulfilment.labels.shippo import ShippoProvider
+
+    settings = ShippoSettings("shippo_test_x", standin.url, 2.0, 1000, 1, 0.0, 1)
+    here = Address("Ann", "1 Main St", "Austin", "TX", "78701")
+    spec = LabelSpec(7, ("O-1", "O-9"), "W", here, here, "usps", "usps_priority", "Priority", "", 12.0, (("S", 1),))
+    ShippoProvider(settings).obtain([LabelRequest(spec, Parcel(12.0, 6, 4, 2))], PlannedRefJournal())
+
+    assert [(row["metadata"], row["status"]) for row in standin.ledger()] == [("7:O-9", "SUCCESS")]
