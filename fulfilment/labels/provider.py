@@ -34,12 +34,14 @@ class LabelRequest:
 
 @dataclass(frozen=True, slots=True)
 class Intent:
-    """A purchase intent as stored: how many purchase calls were made, and the provider's rate if quoted."""
+    """A purchase intent as stored: how many purchase calls were made, the provider's rate if quoted, and the
+    reference the purchase carries (what the sweep looks for later; empty: derived from the spec)."""
 
     shipment_id: int
     attempts: int
     provider_shipment_id: str | None
     rate_id: str | None
+    order_ref: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -372,7 +372,8 @@ class ShippoProvider:
 
     def _purchase(self, request: LabelRequest, intent: Intent, journal: PurchaseJournal) -> None:
         """Buy one label; reconcile first whenever an earlier call may have bought it."""
-        shipment_id, ref = intent.shipment_id, purchase_ref(intent.shipment_id, request.spec.order_ids[0])
+        shipment_id = intent.shipment_id
+        ref = intent.order_ref or purchase_ref(shipment_id, request.spec.order_ids[0])  # the sweep looks for it
         rate_id = intent.rate_id
         uncertain = intent.attempts > 0
         requoted = False

@@ -43,9 +43,14 @@ class DbJournal:
                 self._open(shipment_id)
                 .where(or_(LabelPurchase.lease_until.is_(None), LabelPurchase.lease_until < now))
                 .values(lease_until=now + self.lease, updated_at=now)
-                .returning(LabelPurchase.attempts, LabelPurchase.provider_shipment_id, LabelPurchase.rate_id)
+                .returning(
+                    LabelPurchase.attempts,
+                    LabelPurchase.provider_shipment_id,
+                    LabelPurchase.rate_id,
+                    LabelPurchase.order_ref,
+                )
             ).first()
-        return None if row is None else Intent(shipment_id, row[0], row[1], row[2])
+        return None if row is None else Intent(shipment_id, *row)
 
     def quoted(self, shipment_id: int, quote: Quote) -> None:
         with self.ctx.session() as s:

@@ -168,27 +168,31 @@ def _open_pushes(engine: Any, batch_id: str) -> int:
 
 
 PHASES = ("screen/allocate/route", "label", "documents/push")
-"""The parts of a run the events are spread over, in order: a share of the events fires in each."""
+"""The parts of a run, in order; the table counts the events fired in each."""
+STAGE_SHARE = 0.6
+"""The share of a run's progress its chunks' stages stand for; the tracking pushes are the rest."""
 
 
 @dataclass(frozen=True)
 class Progress:
-    """Where the batch is: the phase (an index into PHASES) and the counts that show it."""
+    """Where the batch is: the share of its work done (0–1), its phase (an index into PHASES) and the counts
+    that show it."""
 
+    done: float
     phase: int
     text: str
 
 
 def progress(engine: Any) -> Progress:
-    """The newest batch's progress: chunks by stage and tracking pushes finished. The phase is the furthest the
-    batch has got: pushes started (or its documents), some chunk at its label stage, or neither."""
+    """The newest batch's progress: its chunks' stages (screen … done) stand for STAGE_SHARE of the work, the
+    tracking pushes finished for the rest. The phase is the furthest the batch has got: pushes started (or its
+    documents), some chunk at its label stage or past it, or neither."""
+    from fulfilment.pipeline import CHUNK_STAGES
     from fulfilment.store.models import Batch, Chunk
 
     with engine.connect() as conn:
-        batch_id, status = conn.execute(select(Batch.id, Batch.status).order_by(Batch.created_at.desc())).first() or (
-            None,
-            None,
-        )
+        newest = conn.execute(select(Batch.id, Batch.status).order_by(Batch.created_at.desc())).first()
+        batch_id, status = newest or (None, None)
         stages = Counter(
             dict(
                 conn.execute(
@@ -203,24 +207,27 @@ def progress(engine: Any) -> Progress:
                 ).all()
             )
         )
+    steps = (*CHUNK_STAGES, "done")
+    chunks = sum(stages.values())
+    staged = sum(steps.index(stage) * n for stage, n in stages.items()) / (len(CHUNK_STAGES) * chunks or 1)
     finished = sum(n for state, n in pushes.items() if state not in outbox.OPEN)
+    done = STAGE_SHARE * staged + (1 - STAGE_SHARE) * finished / (sum(pushes.values()) or 1)
     if status in ("documenting", "pushing") or finished:
         phase = 2
     elif stages["label"] or stages["done"]:
         phase = 1
     else:
         phase = 0
-    chunks = ", ".join(f"{n} {stage}" for stage, n in sorted(stages.items())) or "none yet"
-    return Progress(phase, f"chunks: {chunks}; pushes {finished}/{sum(pushes.values())} finished")
+    shown = ", ".join(f"{n} {stage}" for stage, n in sorted(stages.items())) or "none yet"
+    return Progress(done, phase, f"{done:.0%} done: chunks {shown}; pushes {finished}/{sum(pushes.values())} finished")
 
 
-def plan_events(opts: Options, rng: random.Random) -> list[tuple[int, str]]:
-    """The events (the kills, one Redis restart, one connection drop) in a random order, each with the phase it
-    waits for: the first third of the list in the first phase, the next in the label phase, the rest while
-    documents are made and tracking pushed."""
+def plan_events(opts: Options, rng: random.Random) -> list[tuple[float, str]]:
+    """The events (the kills, one Redis restart, one connection drop) in a random order, each with the share of
+    the run's progress it waits for: spread evenly (with some jitter) over the first 90% of the run."""
     events = ["kill"] * opts.kills + ["redis", "db"]
     rng.shuffle(events)
-    return [(i * len(PHASES) // len(events), event) for i, event in enumerate(events)]
+    return [(0.9 * (i + rng.uniform(0.2, 0.8)) / len(events), event) for i, event in enumerate(events)]
 
 
 def _make_trouble(
@@ -233,15 +240,15 @@ def _make_trouble(
     started: float,
     done: threading.Event,
 ) -> None:
-    """Fire the planned events (:func:`plan_events`), each once the batch has reached its phase and at least
-    `kill_every_s` (0.5–1.5×, at random) after the last one, until all have fired or the run is over; restart
-    workers that died by themselves. Each event is noted with the batch's progress at that moment."""
+    """Fire the planned events (:func:`plan_events`), each once the batch's progress has reached its share and
+    at least `kill_every_s` (0.5–1.5×, at random) after the last one, until all have fired or the run is over;
+    restart workers that died by themselves. Each event is noted with the batch's progress at that moment."""
     engine = create_engine(_psycopg(db.url), pool_pre_ping=True, pool_size=1)
     try:
-        for phase, event in plan_events(opts, rng):
+        for share, event in plan_events(opts, rng):
             if done.wait(rng.uniform(0.5, 1.5) * opts.kill_every_s):
                 return
-            now = _wait_for_phase(engine, phase, done)
+            now = _wait_for_progress(engine, share, done)
             if now is None:
                 return
             chaos.worker_exits += workers.restart_exited()
@@ -265,14 +272,14 @@ def _make_trouble(
         engine.dispose()
 
 
-def _wait_for_phase(engine: Any, phase: int, done: threading.Event) -> Progress | None:
-    """The batch's progress once it has reached `phase` (None if the run ended first)."""
+def _wait_for_progress(engine: Any, share: float, done: threading.Event) -> Progress | None:
+    """The batch's progress once it has done `share` of its work (None if the run ended first)."""
     while True:
         try:
             now = progress(engine)
         except DBAPIError:  # the connection was dropped on purpose: ask again
-            now = Progress(-1, "")
-        if now.phase >= phase:
+            now = Progress(-1.0, 0, "")
+        if now.done >= share:
             return now
         if done.wait(0.5):
             return None
