@@ -110,6 +110,8 @@ class Settled:
     order_ref: str
     rate_id: str
     transaction_id: str
+    earlier_rate_ids: tuple[str, ...] = ()
+    """Rates the purchase was for before it was quoted again: a label may have landed on one of them too."""
 
 
 class LabelProvider(Protocol):

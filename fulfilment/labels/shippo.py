@@ -446,6 +446,9 @@ class ShippoProvider:
 
     def _refund_strays(self, purchase: Settled, journal: PurchaseJournal) -> None:
         found = self.bought_for(purchase.rate_id, purchase.order_ref, showing=purchase.transaction_id)
+        for rate_id in dict.fromkeys(purchase.earlier_rate_ids):
+            if rate_id != purchase.rate_id:
+                found += self.bought_for(rate_id, purchase.order_ref)
         extra = [t for t in found if t.object_id != purchase.transaction_id]
         self._refund_extra(purchase.shipment_id, extra, journal)
 

@@ -303,6 +303,7 @@ def sweep_labels(ctx: Context, batch_id: str) -> None:
                 LabelPurchase.rate_id,
                 func.coalesce(LabelPurchase.transaction_id, ""),
                 LabelPurchase.updated_at,
+                LabelPurchase.earlier_rate_ids,
             )
             .join(Shipment, Shipment.id == LabelPurchase.shipment_id)
             .where(
@@ -318,7 +319,7 @@ def sweep_labels(ctx: Context, batch_id: str) -> None:
     if rows:
         since = (utcnow() - max(row.updated_at for row in rows)).total_seconds()
         time.sleep(min(provider.late_s, max(0.0, provider.late_s - since)))
-        settled = [Settled(*row[:4]) for row in rows]
+        settled = [Settled(*row[:4], tuple(row[5] or ())) for row in rows]
         provider.sweep(settled, purchases.DbJournal(ctx, batch_id, provider.name))
 
 

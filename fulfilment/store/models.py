@@ -287,7 +287,8 @@ class LabelPurchase(Base):
     `status` goes open → bought | failed; `attempts` counts purchase calls made (a call whose answer was lost
     may have bought: the next attempt reconciles with the provider first); `lease_until` keeps two workers off
     the same purchase; `order_ref` is what the provider's `metadata` carries; `rate_id` is the provider's rate
-    the purchase is for.
+    the purchase is for, `earlier_rate_ids` the rates it was for before it was quoted again (a call on one of
+    them whose answer was lost may still land a label there).
     """
 
     __tablename__ = "label_purchases"
@@ -301,6 +302,7 @@ class LabelPurchase(Base):
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     provider_shipment_id: Mapped[str | None] = mapped_column(String(64))
     rate_id: Mapped[str | None] = mapped_column(String(64))
+    earlier_rate_ids: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
     transaction_id: Mapped[str | None] = mapped_column(String(64))
     error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -53,10 +53,22 @@ class DbJournal:
         return None if row is None else Intent(shipment_id, *row)
 
     def quoted(self, shipment_id: int, quote: Quote) -> None:
+        """Record the rate to buy from; a rate quoted before it joins `earlier_rate_ids`."""
         with self.ctx.session() as s:
+            before = s.execute(
+                select(LabelPurchase.rate_id, LabelPurchase.earlier_rate_ids).where(
+                    LabelPurchase.shipment_id == shipment_id
+                )
+            ).first()
+            earlier = list(before.earlier_rate_ids or []) if before else []
+            if before and before.rate_id and before.rate_id != quote.rate_id and before.rate_id not in earlier:
+                earlier.append(before.rate_id)
             done = s.execute(
                 self._open(shipment_id).values(
-                    provider_shipment_id=quote.shipment_id, rate_id=quote.rate_id, updated_at=utcnow()
+                    provider_shipment_id=quote.shipment_id,
+                    rate_id=quote.rate_id,
+                    earlier_rate_ids=earlier,
+                    updated_at=utcnow(),
                 )
             ).rowcount  # type: ignore[attr-defined]
             if done:
@@ -181,12 +193,13 @@ def refunds_due(session: Session, provider: str) -> list[Settled]:
             LabelPurchase.order_ref,
             func.coalesce(LabelPurchase.rate_id, ""),
             func.coalesce(LabelPurchase.transaction_id, ""),
+            LabelPurchase.earlier_rate_ids,
         )
         .join(LabelPurchase, LabelPurchase.shipment_id == Shipment.id)
         .where(Shipment.status == "refund_due", LabelPurchase.provider == provider)
         .order_by(Shipment.id)
     )
-    return [Settled(*row) for row in session.execute(query)]
+    return [Settled(*row[:4], tuple(row[4] or ())) for row in session.execute(query)]
 
 
 def open_intents(ctx: Context, chunk_id: int) -> list[int]:

@@ -171,6 +171,24 @@ def test_an_expired_rate_is_quoted_again_once(ctx, standin: ShippoStandIn) -> No
     assert len(shipments_posted) == 3
 
 
+def test_a_late_label_on_a_rate_quoted_again_meanwhile_is_swept_and_refunded(ctx, standin: ShippoStandIn) -> None:
+    import time
+
+    name = clean_orders(ctx, 1)
+    standin.fail_next("create_transaction", "late", "expired")
+    summary = run_batch(ctx, name, timeout_s=120)
+    deadline = time.monotonic() + 10
+    while len(standin.ledger()) < 2 and time.monotonic() < deadline:
+        time.sleep(0.1)
+
+    assert summary["counts"]["labelled"] == 1
+    rates = {row["rate"] for row in standin.ledger()}
+    assert len(standin.ledger()) == 2 and len(rates) == 2, "the late label landed on the first rate"
+    assert_exactly_once(ctx, standin, summary)
+    with ctx.session() as s:
+        assert s.scalar(select(func.count()).where(AuditEntry.to_status == "duplicate_refunded")) == 1
+
+
 def test_rate_limited_calls_back_off_and_succeed(ctx, standin: ShippoStandIn) -> None:
     name = clean_orders(ctx, 2)
     standin.fail_next("create_transaction", "429", "429", "429")
