@@ -181,6 +181,7 @@ def tiktok_xlsx(draw: st.DrawFn) -> Generated:
 
 
 def json_record(order_id: str, skus: dict[str, int]) -> dict[str, Any]:
+    """A valid JSON import record of order `order_id` with `skus` (SKU → quantity) as its lines."""
     return {
         "id": order_id,
         "buyer": f"buyer-{order_id}",

@@ -80,7 +80,7 @@ def zpl_label(label: LabelContent) -> str:
     left = int(INNER * 0.58)
     right_x = MARGIN + left + 12
     right_w = DOTS_W - MARGIN - right_x
-    parts = ["^XA^CI28^PW812^LL1218^LH0,0", text_field(MARGIN, 16, "FROM", 18, left)]
+    parts = [f"^XA^CI28^PW{DOTS_W}^LL{DOTS_H}^LH0,0", text_field(MARGIN, 16, "FROM", 18, left)]
     y = 38
     for line in label.from_lines:
         parts.append(text_field(MARGIN, y, line, 20, left))

@@ -12,30 +12,15 @@ import pytest
 
 from fulfilment.domain.orders import NotAnExportError
 from fulfilment.ingest.json_orders import parse_json_orders
+from tests.fuzzing import json_record
 
 
 def record(oid: str = "A1", **changes: Any) -> dict[str, Any]:
-    base: dict[str, Any] = {
-        "id": oid,
-        "buyer": "kim",
-        "buyer_ip": "203.0.113.5",
-        "created_at": "2026-11-21T19:05:00-08:00",
-        "ship_to": {
-            "name": "Kim Park",
-            "street1": "12 Oak St",
-            "street2": "Apt 3",
-            "city": "Cambridge",
-            "state": "MA",
-            "zip": "02139",
-            "country": "US",
-            "phone": "6175550101",
-        },
-        "lines": [
-            {"sku": "MUG-1", "quantity": 2, "unit_price": "12.50"},
-            {"sku": "CAP", "quantity": 1, "unit_price": 5},
-        ],
-        "loyalty_tier": "gold",
-    }
+    """A valid JSON order (the fuzz suites' base record) with a second line, an unknown field and `changes`."""
+    base = json_record(oid, {"MUG-1": 2})
+    base["buyer"] = "kim"
+    base["lines"].append({"sku": "CAP", "quantity": 1, "unit_price": 5})
+    base["loyalty_tier"] = "gold"
     base.update(changes)
     return base
 
