@@ -36,6 +36,12 @@ so a worker rides out a brief Redis restart instead of failing the step it just 
 
 RETRY_OPTIONS = {"max_retries": 5, "min_backoff": 500, "max_backoff": 30_000, "time_limit": 15 * 60 * 1000}
 
+SERIAL_STAGE = "allocate"
+"""The chunk stage that runs one chunk at a time per batch (in ship-by order). Its steps have a queue of their own,
+so a worker fetches each at once instead of behind every chunk's other steps, and dramatiq's highest priority (0;
+the rest have 10), so it is the next step a free thread runs: each hand-off along the chain costs one step's wait,
+not a whole queue's."""
+
 
 def redis_pool(url: str) -> redis.ConnectionPool:
     """Connections to Redis that retry a command (after reconnecting) through a short outage."""
@@ -79,7 +85,14 @@ def _chunk_actor(stage: str) -> dramatiq.Actor:
 
     run.__name__ = run.__qualname__ = f"{stage}_chunk"
     run.__doc__ = f"Run the {stage} stage over one chunk of a batch."
-    return dramatiq.actor(run, actor_name=f"{stage}_chunk", on_retry_exhausted="stage_gave_up", **RETRY_OPTIONS)
+    return dramatiq.actor(
+        run,
+        actor_name=f"{stage}_chunk",
+        queue_name=stage if stage == SERIAL_STAGE else "default",
+        priority=0 if stage == SERIAL_STAGE else 10,
+        on_retry_exhausted="stage_gave_up",
+        **RETRY_OPTIONS,
+    )
 
 
 def _batch_actor(stage: str, name: str) -> dramatiq.Actor:

@@ -143,7 +143,10 @@ def test_sigterm_to_a_worker_finishes_or_hands_back_its_work(
         finally:
             engine.dispose()
         if status not in ("completed", "completed_with_errors"):
-            waiting = client.llen(f"{redis_namespace}:default") + client.zcard(f"{redis_namespace}:default.DQ")
+            waiting = sum(
+                client.llen(f"{redis_namespace}:{queue}") + client.zcard(f"{redis_namespace}:{queue}.DQ")
+                for queue in ("default", "allocate")
+            )
             assert waiting, "the batch is unfinished but no step is queued: the stopped worker lost its work"
 
         replacement = start_worker(env, tmp_path / "worker-2.log")

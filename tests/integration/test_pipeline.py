@@ -3,14 +3,18 @@ in picking order and decode to the tracking numbers of the upload file, stock is
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
+import pytest
 from pypdf import PdfReader
 from sqlalchemy import func, select
 
 from fulfilment import batches
+from fulfilment.batches import Next
 from fulfilment.channels.bulk_file import read_tracking_upload
 from fulfilment.demo import prepare_demo
+from fulfilment.pipeline import Context
 from fulfilment.runner import run_batch
 from fulfilment.store.models import AuditEntry, Batch, Chunk, Order, Reservation, Shipment, Stock
 from tests.barcodes import code128_texts
@@ -108,6 +112,35 @@ def test_each_stage_is_safe_to_run_twice(ctx) -> None:
         labelled = s.scalar(select(func.count()).select_from(Shipment).where(Shipment.batch_id == batch_id))
         stages = set(s.scalars(select(Chunk.stage).where(Chunk.batch_id == batch_id)))
     assert labelled > 0 and stages == {"done", "screen"}
+
+
+def test_allocation_takes_the_screened_chunks_that_follow_in_one_step(
+    ctx: Context, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(batches, "ALLOCATE_RUN", 3)
+    small = Context(replace(ctx.settings, chunk_size=10), ctx.rules)
+    session_name, _export, _ = prepare_demo(small, 60, seed=5)
+    batch_id, first = batches.start_batch(small, session_name)
+    chunks = [m.target for m in first]
+    assert len(chunks) >= 6
+    handed = [m for c in reversed(chunks) for m in batches.run_chunk_stage(small, c, "screen")]
+    assert handed == [Next("allocate", chunks[0])], "only the first chunk's screen hands over to allocation"
+
+    step = batches.run_chunk_stage(small, chunks[0], "allocate")
+    assert step == [*(Next("route", c) for c in chunks[:3]), Next("allocate", chunks[3])]
+    assert batches.run_chunk_stage(small, chunks[4], "allocate") == [], "not its turn: chunk 3 goes first"
+    rest = batches.run_chunk_stage(small, chunks[3], "allocate")
+    assert rest[:3] == [Next("route", c) for c in chunks[3:6]]
+    with small.session() as s:
+        stages = dict(s.execute(select(Chunk.id, Chunk.stage).where(Chunk.batch_id == batch_id)).all())
+        allocated_in = s.execute(
+            select(Order.chunk_id, func.min(AuditEntry.id))
+            .join(AuditEntry, AuditEntry.entity_id == Order.id)
+            .where(Order.batch_id == batch_id, AuditEntry.actor == "stage:allocate")
+            .group_by(Order.chunk_id)
+        ).all()
+    assert [stages[c] for c in chunks[:6]] == ["route"] * 6
+    assert [c for c, _ in sorted(allocated_in, key=lambda r: r[1])] == chunks[:6], "allocated in chunk order"
 
 
 def test_nothing_pending_gives_an_empty_completed_batch(ctx) -> None:
