@@ -205,7 +205,7 @@ def run_mode(mode: str, workers: int, export: Path, work: Path) -> dict[str, Any
 
 
 def run(n: int = 10_000, modes: tuple[str, ...] = ("embedded", "pg1", "pg2")) -> dict[str, Any]:
-    """Measure the floor and every mode on one simulated live session of `n` orders."""
+    """Measure the floor and each of `modes` (embedded, pg1, pg2) on one simulated live session of `n` orders."""
     work = Path(tempfile.mkdtemp(prefix="fulfil-bench-"))
     orders = simulate_session(
         n, seed=1, start=datetime.now(UTC) - timedelta(hours=3), bad_address_rate=0.0, cancel_rate=0.0
@@ -244,4 +244,17 @@ def markdown(results: dict[str, Any]) -> str:
             f"| {r['mode']} | {r['workers']} | {r['import_s']} | {r['batch_s']} | {r['orders_per_s']} | "
             f"{r['ratio_to_floor']} | {r['counts']['labelled']} | {stages} | {rss} |"
         )
+    runs = {(r["mode"], r["workers"]): r for r in results["runs"]}
+    one, two = runs.get(("postgresql", 1)), runs.get(("postgresql", 2))
+    if one and two:
+        per_stage = ", ".join(
+            f"{stage} {one['stages_s'][stage] / two['stages_s'][stage]:.2f}x"
+            for stage in ("screen", "allocate", "route", "label")
+            if two["stages_s"].get(stage) and stage in one["stages_s"]
+        )
+        lines += [
+            "",
+            f"2 workers ÷ 1: batch {one['batch_s'] / two['batch_s']:.2f}x; time until every order left the stage: "
+            f"{per_stage}",
+        ]
     return "\n".join(lines)
