@@ -18,6 +18,7 @@ from __future__ import annotations
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, func, insert, or_, select, update
@@ -31,7 +32,7 @@ from fulfilment.domain.routing import RouteDecision
 from fulfilment.domain.shipments import LabelSpec
 from fulfilment.labels.provider import LabelRequest, Settled, provider_for, purchase_ref
 from fulfilment.pipeline import Context
-from fulfilment.stages.route import pack_lines, route_parcel
+from fulfilment.stages.route import RoutingInputs, pack_lines, route_parcel, routing_inputs
 from fulfilment.stages.shipping import ship_to
 from fulfilment.store import purchases, stock
 from fulfilment.store.claims import Transitions, chunk_orders, claim_chunk
@@ -98,7 +99,7 @@ def _buyer_address(order: Order) -> tuple[str, ...]:
     return address_key(order.buyer, order.ship_name, order.ship_street1, order.ship_street2, order.ship_zip)
 
 
-def _parcels(ctx: Context, session: Session, parts: list[Part], catalog: dict[str, CatalogItem]) -> list[Parcel]:
+def _parcels(ctx: Context, parts: list[Part], inputs: RoutingInputs, now: datetime) -> list[Parcel]:
     """Group parts into parcels (same buyer, address and warehouse; up to the combine limit) and route each.
 
     An order shipping whole and alone keeps the route stage's service; a split part or a combined parcel is
@@ -109,11 +110,11 @@ def _parcels(ctx: Context, session: Session, parts: list[Part], catalog: dict[st
 
     def route(members: list[Part]) -> Parcel:
         first = members[0].order
-        packed = _packed(members, catalog)
+        packed = _packed(members, inputs.catalog)
         stored = RouteDecision(first.rule_id, first.carrier, first.service, first.billable_weight_oz)
         if len(members) == 1 and shares[first.id] == 1:
             return Parcel(members, stored, packed)
-        decision = route_parcel(ctx, session, packed, first, members[0].warehouse)
+        decision = route_parcel(ctx, inputs, packed, first, members[0].warehouse, now)
         return Parcel(members, decision if decision.carrier or len(members) > 1 else stored, packed)
 
     limit = ctx.settings.combine_max if ctx.settings.combine else 1
@@ -187,7 +188,7 @@ def plan_shipments(ctx: Context, chunk_id: int) -> None:
             return
         now = utcnow()
         provider = ctx.settings.label_provider
-        parcels = _parcels(ctx, session, _parts(session, orders), _catalog(session, orders))
+        parcels = _parcels(ctx, _parts(session, orders), routing_inputs(session, orders), now)
         shipment_ids = session.scalars(
             insert(Shipment).returning(Shipment.id, sort_by_parameter_order=True),
             [
