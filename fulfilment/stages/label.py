@@ -18,9 +18,10 @@ from __future__ import annotations
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from fulfilment.channels.base import outbox_channel
@@ -31,9 +32,10 @@ from fulfilment.domain.routing import RouteDecision
 from fulfilment.domain.shipments import LabelSpec
 from fulfilment.labels.provider import LabelRequest, Settled, provider_for, purchase_ref
 from fulfilment.pipeline import Context
-from fulfilment.stages.route import pack_lines, route_parcel
+from fulfilment.stages.route import RoutingInputs, pack_lines, route_parcel, routing_inputs
 from fulfilment.stages.shipping import ship_to
 from fulfilment.store import purchases, stock
+from fulfilment.store.bulk import insert_returning_ids, insert_rows
 from fulfilment.store.claims import Transitions, chunk_orders, claim_chunk
 from fulfilment.store.document_options import batch_options
 from fulfilment.store.models import (
@@ -98,7 +100,7 @@ def _buyer_address(order: Order) -> tuple[str, ...]:
     return address_key(order.buyer, order.ship_name, order.ship_street1, order.ship_street2, order.ship_zip)
 
 
-def _parcels(ctx: Context, session: Session, parts: list[Part], catalog: dict[str, CatalogItem]) -> list[Parcel]:
+def _parcels(ctx: Context, parts: list[Part], inputs: RoutingInputs, now: datetime) -> list[Parcel]:
     """Group parts into parcels (same buyer, address and warehouse; up to the combine limit) and route each.
 
     An order shipping whole and alone keeps the route stage's service; a split part or a combined parcel is
@@ -109,11 +111,11 @@ def _parcels(ctx: Context, session: Session, parts: list[Part], catalog: dict[st
 
     def route(members: list[Part]) -> Parcel:
         first = members[0].order
-        packed = _packed(members, catalog)
+        packed = _packed(members, inputs.catalog)
         stored = RouteDecision(first.rule_id, first.carrier, first.service, first.billable_weight_oz)
         if len(members) == 1 and shares[first.id] == 1:
             return Parcel(members, stored, packed)
-        decision = route_parcel(ctx, session, packed, first, members[0].warehouse)
+        decision = route_parcel(ctx, inputs, packed, first, members[0].warehouse, now)
         return Parcel(members, decision if decision.carrier or len(members) > 1 else stored, packed)
 
     limit = ctx.settings.combine_max if ctx.settings.combine else 1
@@ -169,12 +171,16 @@ def _outbox_items(shipped: list[tuple[int, Part]]) -> dict[tuple[str, int], list
     return out
 
 
-def plan_shipments(ctx: Context, chunk_id: int) -> None:
-    """Write a shipment and a purchase intent for each parcel of the chunk's routed orders not planned yet."""
+def plan_shipments(ctx: Context, chunk_id: int, label_format: str) -> dict[int, LabelRequest]:
+    """Write a shipment and a purchase intent for each parcel of the chunk's routed orders not planned yet.
+
+    Returns the label request (in `label_format`) of each shipment it wrote, as :func:`label_requests` would read
+    it back, so what this call planned need not be read again; empty when it planned nothing.
+    """
     with ctx.session() as session:
         chunk = claim_chunk(session, chunk_id, "label")
         if chunk is None:
-            return
+            return {}
         planned = set(
             session.scalars(
                 select(ShipmentOrder.order_id)
@@ -184,12 +190,14 @@ def plan_shipments(ctx: Context, chunk_id: int) -> None:
         )
         orders = [o for o in chunk_orders(session, chunk_id, "routed") if o.id not in planned]
         if not orders:
-            return
+            return {}
         now = utcnow()
         provider = ctx.settings.label_provider
-        parcels = _parcels(ctx, session, _parts(session, orders), _catalog(session, orders))
-        shipment_ids = session.scalars(
-            insert(Shipment).returning(Shipment.id, sort_by_parameter_order=True),
+        inputs = routing_inputs(session, orders)
+        parcels = _parcels(ctx, _parts(session, orders), inputs, now)
+        shipment_ids = insert_returning_ids(
+            session,
+            Shipment.__table__,
             [
                 {
                     "batch_id": chunk.batch_id,
@@ -204,14 +212,16 @@ def plan_shipments(ctx: Context, chunk_id: int) -> None:
                 }
                 for p in parcels
             ],
-        ).all()
+        )
         pairs = list(zip(shipment_ids, parcels, strict=True))
-        session.execute(
-            insert(ShipmentOrder),
+        insert_rows(
+            session,
+            ShipmentOrder.__table__,
             [{"shipment_id": s, "order_id": o} for s, p in pairs for o in dict.fromkeys(x.order.id for x in p.parts)],
         )
-        session.execute(
-            insert(LabelPurchase),
+        insert_rows(
+            session,
+            LabelPurchase.__table__,
             [
                 {
                     "shipment_id": s,
@@ -226,65 +236,91 @@ def plan_shipments(ctx: Context, chunk_id: int) -> None:
                 for s, p in pairs
             ],
         )
+    catalog = inputs.catalog
+    return {
+        s: _request(
+            ctx, s, p.parts, p.decision.carrier or "", p.decision.service or "", p.weight_oz, catalog, label_format
+        )
+        for s, p in pairs
+    }
+
+
+def _request(
+    ctx: Context,
+    shipment_id: int,
+    parts: list[Part],
+    carrier_code: str,
+    service: str,
+    weight_oz: float,
+    catalog: dict[str, CatalogItem],
+    label_format: str,
+) -> LabelRequest:
+    """What to put on a shipment's label: its parts (listed in order id order) and its service."""
+    members = sorted(parts, key=lambda part: part.order.id)
+    warehouse = {w.code: w for w in ctx.rules.warehouses}[members[0].warehouse]
+    carrier = ctx.rules.carriers[carrier_code]
+    spec = LabelSpec(
+        shipment_id=shipment_id,
+        order_ids=tuple(part.order.id for part in members),
+        warehouse=warehouse.code,
+        ship_from=warehouse.address,
+        ship_to=ship_to(members[0].order),
+        carrier=carrier.code,
+        service=service,
+        service_name=carrier.services[service].name,
+        tracking_number="",
+        weight_oz=weight_oz,
+        items=_items(members),
+    )
+    return LabelRequest(spec, _packed(members, catalog), label_format)
 
 
 def label_requests(ctx: Context, shipment_ids: list[int], label_format: str) -> list[LabelRequest]:
     """What to put on each shipment's label, read back from the stored shipments, orders and reservations."""
     if not shipment_ids:
         return []
-    warehouses = {w.code: w for w in ctx.rules.warehouses}
     with ctx.session() as session:
         shipments = {s.id: s for s in session.scalars(select(Shipment).where(Shipment.id.in_(shipment_ids)))}
         carried: dict[int, list[str]] = defaultdict(list)
         for shipment_id, order_id in session.execute(
-            select(ShipmentOrder.shipment_id, ShipmentOrder.order_id)
-            .where(ShipmentOrder.shipment_id.in_(shipment_ids))
-            .order_by(ShipmentOrder.shipment_id, ShipmentOrder.order_id)
+            select(ShipmentOrder.shipment_id, ShipmentOrder.order_id).where(ShipmentOrder.shipment_id.in_(shipment_ids))
         ):
             carried[shipment_id].append(order_id)
         ids = {o for os in carried.values() for o in os}
         orders = list(session.scalars(select(Order).where(Order.id.in_(ids)).options(selectinload(Order.lines))))
         catalog = _catalog(session, orders)
         parts: dict[tuple[str, str], Part] = {(p.order.id, p.warehouse): p for p in _parts(session, orders)}
-        requests = []
-        for shipment_id in shipment_ids:
-            shipment = shipments[shipment_id]
-            members = [parts[o, shipment.warehouse_code] for o in carried[shipment_id]]
-            warehouse = warehouses[shipment.warehouse_code]
-            carrier = ctx.rules.carriers[shipment.carrier]
-            spec = LabelSpec(
-                shipment_id=shipment_id,
-                order_ids=tuple(carried[shipment_id]),
-                warehouse=warehouse.code,
-                ship_from=warehouse.address,
-                ship_to=ship_to(members[0].order),
-                carrier=carrier.code,
-                service=shipment.service,
-                service_name=carrier.services[shipment.service].name,
-                tracking_number="",
-                weight_oz=shipment.weight_oz,
-                items=_items(members),
+    requests = []
+    for shipment_id in shipment_ids:
+        shipment = shipments[shipment_id]
+        members = [parts[o, shipment.warehouse_code] for o in carried[shipment_id]]
+        requests.append(
+            _request(
+                ctx, shipment_id, members, shipment.carrier, shipment.service, shipment.weight_oz, catalog, label_format
             )
-            requests.append(LabelRequest(spec, _packed(members, catalog), label_format))
-        return requests
+        )
+    return requests
 
 
 def obtain_labels(ctx: Context, chunk_id: int) -> bool:
     """Plan the chunk's shipments, then have the provider obtain every open label, outside any transaction.
 
+    The labels planned by this call are taken as planned; those planned earlier (a redelivery, another worker)
+    are read back from the database.
     Returns False while another worker still holds a label of the chunk (a step sent again by the sweeper
     while the first worker buys): that worker settles the chunk when it is done, so this one must not.
     """
-    plan_shipments(ctx, chunk_id)
+    with ctx.session() as session:
+        batch_id = str(session.scalar(select(Chunk.batch_id).where(Chunk.id == chunk_id)))
+        label_format = batch_options(session, batch_id, ctx.settings.documents).label_format
+    requests = plan_shipments(ctx, chunk_id, label_format)
     open_ids = purchases.open_intents(ctx, chunk_id)
     if not open_ids:
         return True
-    with ctx.session() as session:
-        batch_id = session.scalar(select(Chunk.batch_id).where(Chunk.id == chunk_id))
-        label_format = batch_options(session, str(batch_id), ctx.settings.documents).label_format
+    earlier = [i for i in open_ids if i not in requests]
+    requests.update(zip(earlier, label_requests(ctx, earlier, label_format), strict=True))
     provider = provider_for(ctx.settings)
-    requests = label_requests(ctx, open_ids, label_format)
-    provider.obtain(requests, purchases.DbJournal(ctx, str(batch_id), provider.name))
+    provider.obtain([requests[i] for i in open_ids], purchases.DbJournal(ctx, batch_id, provider.name))
     return not purchases.leased_elsewhere(ctx, chunk_id)
 
 
@@ -407,8 +443,7 @@ def label_chunk(ctx: Context, session: Session, chunk_id: int) -> None:
         for oid in labelled
         for r in by_order[oid]
     ]
-    if outbox:
-        session.execute(insert(Outbox), outbox)
+    insert_rows(session, Outbox.__table__, outbox)
     stock.deduct(session, labelled)
     stock.release(session, failed)
     moves.apply(session)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -86,15 +86,17 @@ def order_facts(
     now: datetime,
     handling_days: int,
     warehouse: WarehouseConfig | None = None,
+    parcel: Parcel | None = None,
 ) -> Facts:
-    """Everything the rules may test about a stored order, shipped from its warehouse (or `warehouse`).
+    """Everything the rules may test about a stored order, shipped from its warehouse (or `warehouse`) in its own
+    parcel (or `parcel`: a split part, several orders combined).
 
     The ship-by deadline is paid_at (else created_at) + handling days; `ship_by_hours` is the time left from `now`.
     """
     paid = order.paid_at or order.created_at
     ship_by = paid + timedelta(days=handling_days) if paid else None
     return Facts(
-        parcel=parcel_for(order, catalog),
+        parcel=parcel if parcel is not None else parcel_for(order, catalog),
         order_value=float(order.amount or 0),
         skus=frozenset(line.sku for line in order.lines),
         categories=frozenset(c.category for line in order.lines if (c := catalog.get(line.sku)) and c.category),
@@ -202,11 +204,11 @@ def route_chunk(ctx: Context, session: Session, chunk_id: int) -> None:
         stock.release(session, released)
 
 
-def route_parcel(ctx: Context, session: Session, parcel: Parcel, order: Order, warehouse_code: str) -> RouteDecision:
+def route_parcel(
+    ctx: Context, inputs: RoutingInputs, parcel: Parcel, order: Order, warehouse_code: str, now: datetime
+) -> RouteDecision:
     """The service for a parcel other than the order's own (a split part, several orders combined) to the order's
-    address from a warehouse, decided by the same rules over the same facts."""
-    inputs = routing_inputs(session, [order])
-    now = utcnow()
+    address from a warehouse, decided by the same rules over the same facts (`inputs` loaded for the chunk)."""
     facts = order_facts(
         order,
         inputs.catalog,
@@ -215,9 +217,8 @@ def route_parcel(ctx: Context, session: Session, parcel: Parcel, order: Order, w
         now,
         ctx.settings.handling_days,
         ctx.rules.warehouse(warehouse_code),
+        parcel,
     )
     today = now.astimezone(ctx.settings.shop_timezone).date()
     approved = inputs.approved.get(order.id, frozenset())
-    return choose_service(
-        ctx.rules.routes, ctx.rules.carriers, ctx.rules.rates, replace(facts, parcel=parcel), today, approved
-    )
+    return choose_service(ctx.rules.routes, ctx.rules.carriers, ctx.rules.rates, facts, today, approved)

@@ -13,11 +13,13 @@ from collections.abc import Sequence
 from datetime import timedelta
 
 from sqlalchemy import bindparam, func, insert, or_, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from fulfilment.labels.provider import BoughtLabel, Intent, Quote, Settled
 from fulfilment.pipeline import Context
 from fulfilment.store import audit
+from fulfilment.store.db import is_sqlite
 from fulfilment.store.models import LabelFile, LabelPurchase, Shipment, utcnow
 
 
@@ -111,37 +113,16 @@ class DbJournal:
             if not won:
                 return False
             file_id = s.scalar(
-                insert(LabelFile).returning(LabelFile.id),
-                [{"batch_id": self.batch_id, "content": content, "content_type": content_type, "created_at": now}],
+                insert(LabelFile)
+                .values(batch_id=self.batch_id, content=content, content_type=content_type, created_at=now)
+                .returning(LabelFile.id)
             )
             if any(label.transaction_id for label in labels):
                 s.connection().execute(
                     update(table).where(table.c.shipment_id == bindparam("s_id")).values(transaction_id=bindparam("t")),
                     [{"s_id": lb.shipment_id, "t": lb.transaction_id} for lb in labels if lb.shipment_id in won],
                 )
-            shipments = Shipment.__table__
-            s.connection().execute(
-                update(shipments)
-                .where(shipments.c.id == bindparam("s_id"), shipments.c.status == "buying")
-                .values(
-                    status="labelled",
-                    tracking_number=bindparam("tracking"),
-                    label_file_id=file_id,
-                    label_page=bindparam("page"),
-                    label_provider=self.provider,
-                    shippo_transaction_id=bindparam("p_transaction"),
-                ),
-                [
-                    {
-                        "s_id": lb.shipment_id,
-                        "tracking": lb.tracking_number,
-                        "page": lb.page,
-                        "p_transaction": lb.transaction_id,
-                    }
-                    for lb in labels
-                    if lb.shipment_id in won
-                ],
-            )
+            _labelled(s, [lb for lb in labels if lb.shipment_id in won], file_id, self.provider)
         return True
 
     def recorded(self, shipment_id: int) -> str | None:
@@ -182,6 +163,38 @@ class DbJournal:
                 audit.record(
                     s, "shipment", [(str(shipment_id), "refund_due", "voided", what)], f"label:{self.provider}"
                 )
+
+
+def _labelled(session: Session, labels: Sequence[BoughtLabel], file_id: int | None, provider: str) -> None:
+    """Record each label on its shipment still ``buying``: one ``UPDATE … FROM unnest(…)`` on PostgreSQL, one
+    UPDATE per label on SQLite."""
+    if not labels:
+        return
+    table = Shipment.__table__
+    fixed = {"status": "labelled", "label_file_id": file_id, "label_provider": provider}
+    given = {  # column: its value for each label
+        "id": [lb.shipment_id for lb in labels],
+        "tracking_number": [lb.tracking_number for lb in labels],
+        "label_page": [lb.page for lb in labels],
+        "shippo_transaction_id": [lb.transaction_id for lb in labels],
+    }
+    changed = [c for c in given if c != "id"]
+    if is_sqlite(session.get_bind()):  # type: ignore[arg-type]
+        stmt = update(table).where(table.c.id == bindparam("b_id"), table.c.status == "buying")
+        keys = [f"b_{c}" for c in given]
+        session.connection().execute(
+            stmt.values(**fixed, **{c: bindparam(f"b_{c}") for c in changed}),
+            [dict(zip(keys, row, strict=True)) for row in zip(*given.values(), strict=True)],
+        )
+        return
+    rows = select(
+        *(func.unnest(bindparam(f"b_{c}", v, ARRAY(table.c[c].type))).label(c) for c, v in given.items())
+    ).subquery("given")
+    session.execute(
+        update(table)
+        .where(table.c.id == rows.c.id, table.c.status == "buying")
+        .values(**fixed, **{c: rows.c[c] for c in changed})
+    )
 
 
 def refunds_due(session: Session, provider: str) -> list[Settled]:

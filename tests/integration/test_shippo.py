@@ -477,7 +477,7 @@ def planned_chunk(ctx, orders: int) -> int:
         chunk_id = s.scalars(select(Chunk.id).where(Chunk.batch_id == batch_id)).one()
     for stage in ("screen", "allocate", "route"):
         run_chunk_stage(ctx, chunk_id, stage)
-    plan_shipments(ctx, chunk_id)
+    plan_shipments(ctx, chunk_id, "pdf")
     return chunk_id
 
 
