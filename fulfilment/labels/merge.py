@@ -11,24 +11,22 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from pathlib import Path
-from typing import BinaryIO
 
 from pypdf import PdfReader
 from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject, NameObject, PdfObject, StreamObject
 
-HEADER = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n"
-_PAGES = 2  # object number of the page tree; 1 is the catalog
+from fulfilment.labels.pdf_file import PAGES, PdfFile
+
 _SKIPPED_KEYS = {"/Parent", "/Length"}
 
 
-class _PdfStream:
-    """An output PDF written object by object; the page tree, written last, puts the pages in order."""
+class _PageCopier:
+    """Copies pages with the objects they use into a :class:`PdfFile`, each object of a source once."""
 
-    def __init__(self, out: BinaryIO) -> None:
-        self.out = out
-        self.offsets: list[int] = [0, 0, 0]  # index = object number; 1 and 2 are written last
+    def __init__(self, pdf: PdfFile) -> None:
+        self.pdf = pdf
+        self.out = pdf.out
         self.numbers: dict[tuple[int, int], int] = {}  # (idnum, generation) in the current source → number
-        out.write(HEADER)
 
     def next_source(self) -> None:
         """Forget the object numbers of the source copied so far (its shared objects are written)."""
@@ -37,35 +35,15 @@ class _PdfStream:
     def add_page(self, reader: PdfReader, index: int) -> int:
         """Copy page `index` of `reader` with every object it uses not yet copied; returns the page's number."""
         page = reader.pages[index]
-        number = self._reserve()  # a page of its own each time, even when a page repeats
+        number = self.pdf.reserve()  # a page of its own each time, even when a page repeats
         pending: list[tuple[int, PdfObject]] = [(number, page)]
         while pending:
             target, obj = pending.pop()
-            self._begin(target)
+            self.pdf.begin(target)
             self._write(obj, reader, pending, page_number=number if obj is page else None)
-            self.out.write(b"\nendobj\n")
+            self.pdf.end()
         reader.resolved_objects.clear()
         return number
-
-    def finish(self, kids: list[int]) -> None:
-        """Write the page tree (`kids` in order), the catalog, the cross-reference table and the trailer."""
-        self._begin(_PAGES)
-        refs = b" ".join(b"%d 0 R" % k for k in kids)
-        self.out.write(b"<< /Type /Pages /Count %d /Kids [%s] >>\nendobj\n" % (len(kids), refs))
-        self._begin(1)
-        self.out.write(b"<< /Type /Catalog /Pages %d 0 R >>\nendobj\n" % _PAGES)
-        xref = self.out.tell()
-        self.out.write(b"xref\n0 %d\n0000000000 65535 f \n" % len(self.offsets))
-        self.out.write(b"".join(b"%010d 00000 n \n" % offset for offset in self.offsets[1:]))
-        self.out.write(b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(self.offsets), xref))
-
-    def _reserve(self) -> int:
-        self.offsets.append(0)
-        return len(self.offsets) - 1
-
-    def _begin(self, number: int) -> None:
-        self.offsets[number] = self.out.tell()
-        self.out.write(b"%d 0 obj\n" % number)
 
     def _ref(self, ref: IndirectObject, reader: PdfReader, pending: list[tuple[int, PdfObject]]) -> bytes:
         """The output reference for a source reference, queueing the object when first seen; page and page-tree
@@ -76,7 +54,7 @@ class _PdfStream:
         obj = reader.get_object(ref)
         if obj is None or (isinstance(obj, DictionaryObject) and obj.get("/Type") in ("/Page", "/Pages")):
             return b"null"
-        number = self.numbers[key] = self._reserve()
+        number = self.numbers[key] = self.pdf.reserve()
         pending.append((number, obj))
         return b"%d 0 R" % number
 
@@ -96,7 +74,7 @@ class _PdfStream:
                 self._write(value, reader, pending)
                 out.write(b"\n")
             if page_number is not None:
-                out.write(b"/Parent %d 0 R\n" % _PAGES)
+                out.write(b"/Parent %d 0 R\n" % PAGES)
             if isinstance(obj, StreamObject):
                 data = obj._data  # the bytes as stored (still encoded), written back unchanged
                 out.write(b"/Length %d>>\nstream\n" % len(data))
@@ -132,7 +110,8 @@ def merge_pages(pages: Iterable[tuple[Path, int]], out: Path) -> int:
     tmp = out.with_name(out.name + ".part")
     try:
         with tmp.open("wb") as fh:
-            pdf = _PdfStream(fh)
+            pdf = PdfFile(fh)
+            copier = _PageCopier(pdf)
             for path, entries in wanted.items():
                 with path.open("rb") as source:
                     reader = PdfReader(source)
@@ -142,8 +121,8 @@ def merge_pages(pages: Iterable[tuple[Path, int]], out: Path) -> int:
                     for index, position in sorted(entries):
                         if not 0 <= index < pages_in:
                             raise IndexError(f"{path}: no page {index} (it has {pages_in})")
-                        kids[position] = pdf.add_page(reader, index)
-                pdf.next_source()
+                        kids[position] = copier.add_page(reader, index)
+                copier.next_source()
             pdf.finish(kids)
         tmp.replace(out)
     except BaseException:

@@ -207,3 +207,12 @@ def test_read_refuses_a_number_typed_order_id(tmp_path: Path) -> None:
     wb.save(xlsx)
     with pytest.raises(ValueError, match="row 3"):
         read_tracking_upload(xlsx)
+
+
+def test_upload_text_is_escaped_and_control_characters_refused(tmp_path: Path) -> None:
+    rows = [TrackingRow("576653688135258178", "1Z&<2>\"'", "UPS", " group ")]
+    xlsx = tmp_path / "u.xlsx"
+    write_tracking_upload(rows, xlsx, tmp_path / "u.csv")
+    assert read_tracking_upload(xlsx) == [TrackingRow("576653688135258178", "1Z&<2>\"'", "UPS", "group")]
+    with pytest.raises(ValueError, match="cannot hold"):
+        write_tracking_upload([TrackingRow("1", "bad\x01", "UPS")], xlsx, tmp_path / "u.csv")
