@@ -1,19 +1,21 @@
-"""Reserving stock with guarded updates: concurrent workers and redelivered messages cannot oversell."""
+"""Reserving stock with guarded updates: concurrent workers and redelivered messages cannot oversell.
+
+On PostgreSQL reserving and settling are one statement each, of constant text, the rows passed as arrays
+(nothing compiled per call, one round trip); SQLite (in-process, one writer) runs cached statements row by row.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
 
-from sqlalchemy import select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Connection, Update, bindparam, select, text, update
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
 
 from fulfilment.store.claims import locked
 from fulfilment.store.db import is_sqlite
 from fulfilment.store.models import Reservation, Stock, Warehouse, utcnow
-
-INSERT_SLICE = 1000
-"""Reservation rows per INSERT statement."""
 
 
 def available(session: Session, skus: Iterable[str], lock: bool = False) -> dict[tuple[str, str], int]:
@@ -35,73 +37,141 @@ class StockChanged(RuntimeError):
     """Stock the allocation counted on was gone when reserved; the transaction must roll back and retry."""
 
 
-def _insert_reservations(session: Session, rows: list[tuple[str, str, str, int]]) -> list[tuple[str, str, str, int]]:
-    """Insert (order, warehouse, sku, units) reservation rows, reviving released ones; returns the rows that
-    were new (a row already reserved is left alone: a redelivery cannot reserve twice)."""
-    dialect = sqlite if is_sqlite(session.get_bind()) else postgresql  # type: ignore[arg-type]
-    table = Reservation.__table__
-    created = []
-    for start in range(0, len(rows), INSERT_SLICE):
-        values = [
-            {"order_id": o, "warehouse_code": w, "sku": k, "quantity": q, "status": "reserved", "created_at": utcnow()}
-            for o, w, k, q in rows[start : start + INSERT_SLICE]
-        ]
-        insert = dialect.insert(Reservation).values(values)
-        stmt = insert.on_conflict_do_update(
-            index_elements=["order_id", "warehouse_code", "sku"],
-            set_={"quantity": insert.excluded.quantity, "status": "reserved"},
-            where=table.c.status == "released",
-        ).returning(table.c.order_id, table.c.warehouse_code, table.c.sku, table.c.quantity)
-        created.extend(tuple(r) for r in session.execute(stmt))
-    return created
+Row = tuple[str, str, int]
+"""(warehouse, sku, units)."""
+
+_ADJUST = """
+, locked AS (
+    SELECT stock.warehouse_code, stock.sku, delta.quantity FROM stock JOIN delta USING (warehouse_code, sku)
+    ORDER BY stock.warehouse_code, stock.sku
+    FOR NO KEY UPDATE OF stock
+), changed AS (
+    UPDATE stock SET reserved = stock.reserved + :reserved * locked.quantity,
+        on_hand = stock.on_hand + :on_hand * locked.quantity, updated_at = :now
+    FROM locked
+    WHERE stock.warehouse_code = locked.warehouse_code AND stock.sku = locked.sku {guard}
+    RETURNING stock.warehouse_code, stock.sku
+)
+SELECT delta.warehouse_code, delta.sku, delta.quantity FROM delta LEFT JOIN changed USING (warehouse_code, sku)
+WHERE changed.sku IS NULL ORDER BY delta.warehouse_code, delta.sku
+"""
+"""PostgreSQL: add `delta` (warehouse_code, sku, quantity) times :reserved / :on_hand to the stock rows, locked
+first in (warehouse, sku) order; returns the delta rows left unchanged (no stock row, or the guard failed)."""
+
+_GUARD = "AND stock.on_hand - stock.reserved >= locked.quantity"
+
+_RESERVE_PG = text(
+    """
+WITH new AS (
+    INSERT INTO reservations (order_id, warehouse_code, sku, quantity, status, created_at)
+    SELECT order_id, warehouse_code, sku, quantity, 'reserved', :now
+    FROM unnest(CAST(:orders AS VARCHAR[]), CAST(:warehouses AS VARCHAR[]), CAST(:skus AS VARCHAR[]),
+                CAST(:quantities AS INTEGER[])) AS wanted(order_id, warehouse_code, sku, quantity)
+    ON CONFLICT (order_id, warehouse_code, sku) DO UPDATE SET quantity = excluded.quantity, status = 'reserved'
+    WHERE reservations.status = 'released'
+    RETURNING warehouse_code, sku, quantity
+), delta AS (
+    SELECT warehouse_code, sku, sum(quantity) AS quantity FROM new GROUP BY warehouse_code, sku
+)"""
+    + _ADJUST.format(guard=_GUARD)
+)
+"""Insert the reservation rows (reviving released ones, leaving reserved ones alone) and take their units from
+stock where enough are left; returns the (warehouse, sku, units) that were short."""
+
+_SETTLE_PG = text(
+    """
+WITH moved AS (
+    UPDATE reservations SET status = :to_status
+    WHERE order_id = ANY(CAST(:orders AS VARCHAR[])) AND status = :from_status
+    RETURNING warehouse_code, sku, quantity
+), delta AS (
+    SELECT warehouse_code, sku, sum(quantity) AS quantity FROM moved GROUP BY warehouse_code, sku
+)"""
+    + _ADJUST.format(guard="")
+)
+"""Move the orders' reservations between statuses and their units in stock, in one statement."""
+
+_reservations = Reservation.__table__
+_stock = Stock.__table__
+_insert_sqlite = sqlite.insert(_reservations)
+_UPSERT_SQLITE = _insert_sqlite.on_conflict_do_update(
+    index_elements=["order_id", "warehouse_code", "sku"],
+    set_={"quantity": _insert_sqlite.excluded.quantity, "status": "reserved"},
+    where=_reservations.c.status == "released",
+).returning(_reservations.c.warehouse_code, _reservations.c.sku, _reservations.c.quantity)
+_ADJUST_SQLITE = (
+    update(_stock)
+    .where(_stock.c.warehouse_code == bindparam("w"), _stock.c.sku == bindparam("s"))
+    .values(
+        reserved=_stock.c.reserved + bindparam("reserved") * bindparam("q"),
+        on_hand=_stock.c.on_hand + bindparam("on_hand") * bindparam("q"),
+        updated_at=bindparam("now"),
+    )
+)
+_TAKE_SQLITE = _ADJUST_SQLITE.where(_stock.c.on_hand - _stock.c.reserved >= bindparam("q"))
 
 
 def reserve_many(session: Session, plans: Sequence[tuple[str, Sequence[tuple[str, Mapping[str, int]]]]]) -> None:
-    """Reserve the parts of many orders at once: one insert of reservation rows, then one guarded UPDATE per
-    (warehouse, sku) for the units newly reserved. Raises StockChanged if any UPDATE finds too little (call
-    it with the stock rows locked, see `available(lock=True)`, and it will not)."""
+    """Reserve the parts of many orders at once: insert the (order, warehouse, sku) reservation rows (a row
+    already reserved is left alone: a redelivery cannot reserve twice), then take the units newly reserved
+    from each stock row with a guarded update, the rows locked in (warehouse, sku) order. Raises
+    StockChanged if any stock row has too few units left (call it with the stock rows locked, see
+    `available(lock=True)`, and it will not). On PostgreSQL all of it is one statement."""
     rows = [(o, w, sku, q) for o, parts in plans for w, part in parts for sku, q in part.items()]
+    if not rows:
+        return
+    connection, now = session.connection(), utcnow()
+    if is_sqlite(connection.engine):
+        values = [
+            {"order_id": o, "warehouse_code": w, "sku": k, "quantity": q, "status": "reserved", "created_at": now}
+            for o, w, k, q in rows
+        ]
+        created = connection.execute(_UPSERT_SQLITE, values).all()
+        short = _adjust_sqlite(connection, _TAKE_SQLITE, created, 1, 0, now)
+    else:
+        orders, warehouses, skus, quantities = (list(c) for c in zip(*rows, strict=True))
+        params = {"orders": orders, "warehouses": warehouses, "skus": skus, "quantities": quantities}
+        short = connection.execute(_RESERVE_PG, {**params, "reserved": 1, "on_hand": 0, "now": now}).all()
+    if short:
+        warehouse, sku, quantity = short[0]
+        raise StockChanged(f"{sku} at {warehouse}: fewer than {quantity} units left to reserve")
+
+
+def _adjust_sqlite(
+    connection: Connection, stmt: Update, rows: Iterable[Row], reserved: int, on_hand: int, now: datetime
+) -> list[Row]:
+    """SQLite: add the rows' units, summed per (warehouse, sku), times `reserved` / `on_hand` to the stock rows,
+    in (warehouse, sku) order; returns those `stmt` left unchanged."""
     totals: dict[tuple[str, str], int] = {}
-    for _order, warehouse, sku, quantity in _insert_reservations(session, rows):
+    for warehouse, sku, quantity in rows:
         totals[(warehouse, sku)] = totals.get((warehouse, sku), 0) + quantity
+    short = []
     for (warehouse, sku), quantity in sorted(totals.items()):
-        if not _take(session, warehouse, sku, quantity):
-            raise StockChanged(f"{sku} at {warehouse}: fewer than {quantity} units left to reserve")
-
-
-def _take(session: Session, warehouse: str, sku: str, quantity: int) -> bool:
-    stmt = (
-        update(Stock)
-        .where(Stock.warehouse_code == warehouse, Stock.sku == sku, Stock.on_hand - Stock.reserved >= quantity)
-        .values(reserved=Stock.reserved + quantity)
-    )
-    return session.execute(stmt).rowcount == 1  # type: ignore[attr-defined]
+        params = {"w": warehouse, "s": sku, "q": quantity, "reserved": reserved, "on_hand": on_hand, "now": now}
+        if connection.execute(stmt, params).rowcount != 1:
+            short.append((warehouse, sku, quantity))
+    return short
 
 
 def _settle(session: Session, order_ids: list[str], moves: tuple[str, str], reserved: int, on_hand: int) -> None:
     """Move the orders' reservations from `moves[0]` to `moves[1]`, changing the reserved and on-hand units by
-    `reserved` and `on_hand` times each quantity (-1, 0 or 1): one UPDATE per (warehouse, sku), with the stock
-    rows locked in the global (warehouse, sku) order first so that no two transactions changing several stock
-    rows can deadlock."""
-    rows = session.execute(
-        select(Reservation.id, Reservation.warehouse_code, Reservation.sku, Reservation.quantity).where(
-            Reservation.order_id.in_(order_ids), Reservation.status == moves[0]
-        )
-    ).all()
-    if not rows:
+    `reserved` and `on_hand` times each quantity (-1, 0 or 1), with the stock rows locked in the global
+    (warehouse, sku) order so that no two transactions changing several stock rows can deadlock. On
+    PostgreSQL it is one statement."""
+    if not order_ids:
         return
-    totals: dict[tuple[str, str], int] = {}
-    for _id, warehouse, sku, quantity in rows:
-        totals[(warehouse, sku)] = totals.get((warehouse, sku), 0) + quantity
-    available(session, {sku for _, sku in totals}, lock=True)
-    for (warehouse, sku), quantity in sorted(totals.items()):
-        values = {}
-        if reserved:
-            values["reserved"] = Stock.reserved + reserved * quantity
-        if on_hand:
-            values["on_hand"] = Stock.on_hand + on_hand * quantity
-        session.execute(update(Stock).where(Stock.warehouse_code == warehouse, Stock.sku == sku).values(**values))
-    session.execute(update(Reservation).where(Reservation.id.in_([r[0] for r in rows])).values(status=moves[1]))
+    connection, now = session.connection(), utcnow()
+    if is_sqlite(connection.engine):
+        moved = connection.execute(
+            update(_reservations)
+            .where(_reservations.c.order_id.in_(order_ids), _reservations.c.status == moves[0])
+            .values(status=moves[1])
+            .returning(_reservations.c.warehouse_code, _reservations.c.sku, _reservations.c.quantity)
+        )
+        _adjust_sqlite(connection, _ADJUST_SQLITE, moved.all(), reserved, on_hand, now)
+        return
+    params = {"orders": list(order_ids), "from_status": moves[0], "to_status": moves[1]}
+    connection.execute(_SETTLE_PG, {**params, "reserved": reserved, "on_hand": on_hand, "now": now})
 
 
 def deduct(session: Session, order_ids: list[str]) -> None:
