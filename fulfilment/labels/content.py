@@ -25,6 +25,11 @@ def latin_text(text: str) -> str:
     """`text` restricted to what the base-14 fonts can show (cp1252): accents folded, the rest as ``?``."""
     if text.isascii():
         return text
+    try:
+        text.encode("cp1252")
+        return text  # the usual case: only a "×" or "·" to keep
+    except UnicodeEncodeError:
+        pass
     out = []
     for ch in text:
         try:

@@ -382,13 +382,22 @@ def label_chunk(ctx: Context, session: Session, chunk_id: int) -> None:
     """
     orders = chunk_orders(session, chunk_id, "routed")
     rows = session.execute(
-        select(ShipmentOrder.order_id, Shipment, LabelPurchase.error)
+        select(
+            ShipmentOrder.order_id,
+            Shipment.id,
+            Shipment.status,
+            Shipment.carrier,
+            Shipment.service,
+            Shipment.tracking_number,
+            Shipment.warehouse_code,
+            LabelPurchase.error,
+        )
         .join(Shipment, Shipment.id == ShipmentOrder.shipment_id)
         .join(LabelPurchase, LabelPurchase.shipment_id == Shipment.id)
         .where(LabelPurchase.chunk_id == chunk_id)
         .order_by(Shipment.id, ShipmentOrder.order_id)
     ).all()
-    pending = {r.Shipment.id: r.error for r in rows if r.Shipment.status == "buying"}
+    pending = {r.id: r.error for r in rows if r.status == "buying"}
     unplanned = len({o.id for o in orders} - {r.order_id for r in rows})
     if pending or unplanned:
         last = next((e for e in pending.values() if e), "")
@@ -397,11 +406,11 @@ def label_chunk(ctx: Context, session: Session, chunk_id: int) -> None:
     carried: dict[int, list[str]] = defaultdict(list)
     for row in rows:
         by_order[row.order_id].append(row)
-        carried[row.Shipment.id].append(row.order_id)
+        carried[row.id].append(row.order_id)
     moves = Transitions("routed", actor="stage:label")
     labelled, failed = [], []
     for order in orders:
-        bad = [r for r in by_order[order.id] if r.Shipment.status != "labelled"]
+        bad = [r for r in by_order[order.id] if r.status != "labelled"]
         if bad:
             moves.add(order.id, "failed", f"label not bought: {bad[0].error}")
             failed.append(order.id)
@@ -409,11 +418,10 @@ def label_chunk(ctx: Context, session: Session, chunk_id: int) -> None:
         labelled.append(order.id)
         notes = []
         for r in by_order[order.id]:
-            shipment = r.Shipment
-            others = [o for o in carried[shipment.id] if o != order.id]
+            others = [o for o in carried[r.id] if o != order.id]
             combined = f" (combined with {', '.join(others)})" if others else ""
-            name = ctx.rules.carriers[shipment.carrier].services[shipment.service].name
-            notes.append(f"{name} label {shipment.tracking_number} from {shipment.warehouse_code}{combined}")
+            name = ctx.rules.carriers[r.carrier].services[r.service].name
+            notes.append(f"{name} label {r.tracking_number} from {r.warehouse_code}{combined}")
         moves.add(order.id, "labelled", "; ".join(notes))
     shipping = set(labelled)
     unshipped = [sid for sid, ids in carried.items() if not shipping.intersection(ids)]
@@ -425,20 +433,18 @@ def label_chunk(ctx: Context, session: Session, chunk_id: int) -> None:
         )
     by_id = {order.id: order for order in orders}
     parts = {(p.order.id, p.warehouse): p for p in _parts(session, [by_id[oid] for oid in labelled])}
-    items = _outbox_items(
-        [(r.Shipment.id, parts[oid, r.Shipment.warehouse_code]) for oid in labelled for r in by_order[oid]]
-    )
+    items = _outbox_items([(r.id, parts[oid, r.warehouse_code]) for oid in labelled for r in by_order[oid]])
     webhooks = {w.name for w in ctx.settings.webhooks}
     now = utcnow()
     outbox = [
         {
             "order_id": oid,
-            "shipment_id": r.Shipment.id,
+            "shipment_id": r.id,
             "batch_id": by_id[oid].batch_id,
             "channel": outbox_channel(by_id[oid].channel, by_id[oid].extra, webhooks),
             "status": "pending",
             "created_at": now,
-            "items": items[oid, r.Shipment.id],
+            "items": items[oid, r.id],
         }
         for oid in labelled
         for r in by_order[oid]

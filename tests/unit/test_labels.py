@@ -105,6 +105,14 @@ def test_page_text_has_mark_orders_zip_and_tracking(label_pdf: Path, specs: list
         assert spec.service_name in text
 
 
+def test_brackets_backslashes_and_accents_come_out_as_written() -> None:
+    to = Address("Zoë (née Ångström) \\ Łódź", "12 Rue de l\u2019Église", "Montréal", "QC", "H2X 1Y4")
+    spec = _spec(1, "usps", ship_to=to, order_ids=("A(1)", "B\\2)"))
+    text = PdfReader(io.BytesIO(labels_pdf_bytes([spec]))).pages[0].extract_text()
+    for written in ("Zoë (née Ångström) \\ Lódz", "12 Rue de l\u2019Église", "Montréal", "A(1)", "B\\2)"):
+        assert written in text
+
+
 def test_bytes_and_file_output_agree(label_pdf: Path, specs: list[LabelSpec]) -> None:
     assert labels_pdf_bytes(specs) == label_pdf.read_bytes()
 
