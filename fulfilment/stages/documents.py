@@ -6,7 +6,7 @@ from __future__ import annotations
 import shutil
 from collections import defaultdict
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -25,11 +25,24 @@ from fulfilment.store.document_options import batch_options
 from fulfilment.store.models import CatalogItem, LabelFile, Order, OrderLineRow, Reservation, Shipment, ShipmentOrder
 
 
-def _contents(session: Session, batch_id: str) -> tuple[dict[int, Shipment], dict[int, list[tuple[str, str, int]]]]:
+class Parcel(NamedTuple):
+    """What the documents need of a labelled shipment (read as columns: whole ORM rows cost several times more)."""
+
+    id: int
+    warehouse_code: str
+    tracking_number: str | None
+    label_file_id: int | None
+    label_page: int | None
+
+
+_PARCEL_COLUMNS = [getattr(Shipment, name) for name in Parcel._fields]
+
+
+def _contents(session: Session, batch_id: str) -> tuple[dict[int, Parcel], dict[int, list[tuple[str, str, int]]]]:
     """The batch's labelled shipments and what each carries: (order id, sku, units) from the orders' deducted
     reservations in the shipment's warehouse (a split order's part, every order of a combined parcel)."""
     rows = session.execute(
-        select(Shipment, ShipmentOrder.order_id, Reservation.sku, Reservation.quantity)
+        select(*_PARCEL_COLUMNS, ShipmentOrder.order_id, Reservation.sku, Reservation.quantity)
         .join(ShipmentOrder, ShipmentOrder.shipment_id == Shipment.id)
         .join(
             Reservation,
@@ -40,11 +53,14 @@ def _contents(session: Session, batch_id: str) -> tuple[dict[int, Shipment], dic
         .where(Shipment.batch_id == batch_id, Shipment.status == "labelled")
         .order_by(Shipment.id, ShipmentOrder.order_id, Reservation.sku)
     ).all()
-    shipments: dict[int, Shipment] = {}
+    shipments: dict[int, Parcel] = {}
     contents: dict[int, list[tuple[str, str, int]]] = defaultdict(list)
-    for shipment, order_id, sku, quantity in rows:
-        shipments[shipment.id] = shipment
-        contents[shipment.id].append((order_id, sku, quantity))
+    width = len(Parcel._fields)
+    for row in rows:
+        shipment_id = row[0]
+        if shipment_id not in shipments:
+            shipments[shipment_id] = Parcel(*row[:width])
+        contents[shipment_id].append(tuple(row[width:]))  # type: ignore[arg-type]  # (order id, sku, units)
     return shipments, contents
 
 
@@ -53,8 +69,8 @@ Contents = dict[int, list[tuple[str, str, int]]]
 
 
 def picking_order(
-    shipments: dict[int, Shipment], contents: Contents, ranks: dict[str, int]
-) -> list[tuple[Shipment, list[str]]]:
+    shipments: dict[int, Parcel], contents: Contents, ranks: dict[str, int]
+) -> list[tuple[Parcel, list[str]]]:
     """The shipments sorted for picking: warehouse (rules order), then the SKUs packed, sorted (so the parcels
     of a single SKU come together, just before those that add other SKUs to it), then order id."""
 
@@ -80,7 +96,7 @@ def _names(session: Session, batch_id: str) -> tuple[dict[str, str], dict[str, C
 
 def pick_sections(
     ctx: Context,
-    ordered: list[tuple[Shipment, list[str]]],
+    ordered: list[tuple[Parcel, list[str]]],
     contents: Contents,
     names: dict[str, str],
     catalog: dict[str, CatalogItem],
@@ -117,17 +133,21 @@ def _name(sku: str, names: dict[str, str], catalog: dict[str, CatalogItem]) -> s
     return known.name if known and known.name else names.get(sku, "")
 
 
+_SHIP_COLUMNS = [column for name, column in Order.__table__.columns.items() if name.startswith("ship_")]
+"""The order columns a destination address is made of (the only ones a slip needs; whole ORM rows cost ~10x)."""
+
+
 def packing_slips(
     ctx: Context,
     session: Session,
-    ordered: list[tuple[Shipment, list[str]]],
+    ordered: list[tuple[Parcel, list[str]]],
     contents: Contents,
     names: dict[str, str],
     catalog: dict[str, CatalogItem],
 ) -> list[PackingSlip]:
     """One slip per parcel, in picking order: its orders, what it carries and where it goes."""
-    first_ids = [ids[0] for _, ids in ordered]
-    orders = {o.id: o for o in session.scalars(select(Order).where(Order.id.in_(first_ids)))}
+    rows = session.execute(select(Order.id, *_SHIP_COLUMNS).where(Order.id.in_([ids[0] for _, ids in ordered])))
+    ship_tos = {row.id: ship_to(row) for row in rows}  # type: ignore[arg-type]  # a row has the columns it reads
     slips = []
     for shipment, ids in ordered:
         lines: dict[str, int] = defaultdict(int)
@@ -138,8 +158,8 @@ def packing_slips(
             PackingSlip(
                 order_ids=tuple(ids),
                 warehouse=shipment.warehouse_code,
-                ship_from=warehouse.address if warehouse else ship_to(orders[ids[0]]),
-                ship_to=ship_to(orders[ids[0]]),
+                ship_from=warehouse.address if warehouse else ship_tos[ids[0]],
+                ship_to=ship_tos[ids[0]],
                 tracking_number=shipment.tracking_number or "",
                 lines=tuple((sku, _name(sku, names, catalog), units) for sku, units in sorted(lines.items())),
             )
@@ -170,7 +190,7 @@ def _label_sources(session: Session, where: Any, folder: Path, label_format: str
 
 
 def _separators(
-    ctx: Context, batch_id: str, ordered: list[tuple[Shipment, list[str]]], contents: Contents
+    ctx: Context, batch_id: str, ordered: list[tuple[Parcel, list[str]]], contents: Contents
 ) -> list[Separator]:
     """One separator per warehouse in the picking order, with its parcel and unit counts."""
     found: dict[str, list[int]] = {}
