@@ -67,7 +67,7 @@ class _Source:
         self.reader = PdfReader(io.BytesIO(self.data))
         if self.reader.is_encrypted:
             raise ValueError(f"{path}: encrypted PDFs cannot be merged")
-        self.pages: list[tuple[IndirectObject, dict[bytes, bytes]]] = []  # (page, inheritable attributes)
+        self.pages: list[tuple[tuple[bytes, int], dict[bytes, bytes]]] = []  # (page's value, inheritable attributes)
         self.tree: set[tuple[int, int]] = set()  # every page and page-tree node: references to them become null
         pages = self.reader.trailer["/Root"].raw_get("/Pages")
         if isinstance(pages, IndirectObject):
@@ -101,7 +101,7 @@ class _Source:
         buf, start = found
         end = buf.find(b"endobj", start)
         if not _PAGES_TYPE.search(buf, start, end if end >= 0 else len(buf)):
-            self.pages.append((ref, inherited))
+            self.pages.append((found, inherited))
             return
         node = self.reader.get_object(ref)
         if not isinstance(node, DictionaryObject):
@@ -121,11 +121,7 @@ class _Source:
         tree; IndexError when there is no such page."""
         if not 0 <= index < len(self.pages):
             raise IndexError(f"{self.path}: no page {index} (it has {len(self.pages)})")
-        ref, inherited = self.pages[index]
-        found = self.value(ref.idnum, ref.generation)
-        if found is None:
-            raise IndexError(f"{self.path}: page {index} is missing")
-        return found, inherited
+        return self.pages[index]
 
 
 class _PageCopier:
