@@ -43,9 +43,10 @@ for sub, name in (
 @app.callback()
 def _main() -> None:
     """Batch order fulfilment for TikTok Shop live sessions."""
-    from fulfilment import logs
+    from fulfilment import heap, logs
 
     logs.install()
+    heap.tune()
 
 
 out = Console(soft_wrap=True)

@@ -14,7 +14,7 @@ from dramatiq.brokers.stub import StubBroker
 from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
 
-from fulfilment import batches, logs
+from fulfilment import batches, heap, logs
 from fulfilment.batches import Next
 from fulfilment.config import load_settings
 from fulfilment.pipeline import CHUNK_STAGES, context
@@ -69,6 +69,7 @@ def _make_broker() -> dramatiq.Broker:
 
 
 logs.install()  # each `fulfil worker` process imports this module first
+heap.tune()
 broker = _make_broker()
 dramatiq.set_broker(broker)
 
