@@ -127,28 +127,45 @@ def _stage_spans(database_url: str, batch_id: str) -> dict[str, float]:
     return spans
 
 
+def seeded_env(url: str, export: Path, work: Path, name: str) -> tuple[dict[str, str], float]:
+    """The environment of a `fulfil` process on the database at `url` (output under `work`/out-`name`), with the
+    sample catalog, ample stock in every warehouse and `export` imported; returns it and the import's seconds."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FULFILMENT_")}
+    env |= {
+        "FULFILMENT_DATABASE_URL": url,
+        "FULFILMENT_RULES_DIR": str(ROOT / "rules"),
+        "FULFILMENT_OUTPUT_DIR": str(work / f"out-{name}"),
+    }
+    catalog = work / "catalog.csv"
+    catalog.write_text(catalog_csv())
+    _fulfil(env, "catalog", "import", str(catalog))
+    stock = work / "stock.csv"
+    stock.write_text(
+        "warehouse,sku,on_hand\n"
+        + "".join(f"{w},{c.sku},1000000\n" for w in ("WH-EAST", "WH-CENTRAL", "WH-WEST") for c in SAMPLE_CATALOG)
+    )
+    _fulfil(env, "stock", "import", str(stock))
+    _, import_s = timed(lambda: _fulfil(env, "import", "tiktok", str(export), "--json"))
+    return env, import_s
+
+
+def live_session(n: int, work: Path) -> tuple[list, Path]:
+    """A simulated live session of `n` orders (no bad addresses, no cancellations) and its TikTok export."""
+    orders = simulate_session(
+        n, seed=1, start=datetime.now(UTC) - timedelta(hours=3), bad_address_rate=0.0, cancel_rate=0.0
+    )
+    export = work / "export.csv"
+    write_tiktok_export(export, orders, ZoneInfo("America/Los_Angeles"))
+    return orders, export
+
+
 def run_mode(mode: str, workers: int, export: Path, work: Path) -> dict[str, Any]:
     """Import the export into a fresh database and run one batch; returns timings and peak memory."""
     with ExitStack() as stack:
         url = f"sqlite:///{work / 'embedded.db'}" if mode == "embedded" else stack.enter_context(fresh_postgres())
-        env = {k: v for k, v in os.environ.items() if not k.startswith("FULFILMENT_")}
-        env |= {
-            "FULFILMENT_DATABASE_URL": url,
-            "FULFILMENT_RULES_DIR": str(ROOT / "rules"),
-            "FULFILMENT_OUTPUT_DIR": str(work / f"out-{mode}-{workers}"),
-        }
+        env, import_s = seeded_env(url, export, work, f"{mode}-{workers}")
         if mode != "embedded":
             env |= {"FULFILMENT_REDIS_URL": REDIS_URL, "FULFILMENT_REDIS_NAMESPACE": f"bench-{secrets.token_hex(3)}"}
-        catalog = work / "catalog.csv"
-        catalog.write_text(catalog_csv())
-        _fulfil(env, "catalog", "import", str(catalog))
-        stock = work / "stock.csv"
-        stock.write_text(
-            "warehouse,sku,on_hand\n"
-            + "".join(f"{w},{c.sku},1000000\n" for w in ("WH-EAST", "WH-CENTRAL", "WH-WEST") for c in SAMPLE_CATALOG)
-        )
-        _fulfil(env, "stock", "import", str(stock))
-        _, import_s = timed(lambda: _fulfil(env, "import", "tiktok", str(export), "--json"))
         procs = []
         if mode != "embedded":
             for _ in range(workers):
@@ -207,11 +224,7 @@ def run_mode(mode: str, workers: int, export: Path, work: Path) -> dict[str, Any
 def run(n: int = 10_000, modes: tuple[str, ...] = ("embedded", "pg1", "pg2")) -> dict[str, Any]:
     """Measure the floor and each of `modes` (embedded, pg1, pg2) on one simulated live session of `n` orders."""
     work = Path(tempfile.mkdtemp(prefix="fulfil-bench-"))
-    orders = simulate_session(
-        n, seed=1, start=datetime.now(UTC) - timedelta(hours=3), bad_address_rate=0.0, cancel_rate=0.0
-    )
-    export = work / "export.csv"
-    write_tiktok_export(export, orders, ZoneInfo("America/Los_Angeles"))
+    orders, export = live_session(n, work)
     floor = floor_s(orders, work)
     results: dict[str, Any] = {
         "n": n,
