@@ -6,11 +6,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import bindparam, select, update
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from fulfilment.store import audit
 from fulfilment.store.db import is_sqlite
-from fulfilment.store.models import Chunk, Order, utcnow
+from fulfilment.store.models import Chunk, Order, OrderLineRow, utcnow
 
 
 def locked(session: Session, stmt: Any, skip_locked: bool = False) -> Any:
@@ -31,14 +32,22 @@ def claim_chunk(session: Session, chunk_id: int, stage: str) -> Chunk | None:
 
 
 def chunk_orders(session: Session, chunk_id: int, status: str) -> list[Order]:
-    """The chunk's orders in `status`, with their lines, locked, in ship-by order."""
-    stmt = (
-        select(Order)
-        .where(Order.chunk_id == chunk_id, Order.status == status)
-        .options(selectinload(Order.lines))
-        .order_by(Order.paid_at, Order.created_at, Order.id)
-    )
-    return list(session.scalars(locked(session, stmt)))
+    """The chunk's orders in `status`, with their lines, locked, in ship-by order.
+
+    The lines come from a second query over the same condition (constant SQL, where a selectinload would
+    send every order id); the orders are locked, so both queries see the same orders."""
+    where = (Order.chunk_id == chunk_id, Order.status == status)
+    stmt = select(Order).where(*where).order_by(Order.paid_at, Order.created_at, Order.id)
+    orders = list(session.scalars(locked(session, stmt)))
+    if not orders:
+        return orders
+    lines: dict[str, list[OrderLineRow]] = {}
+    for line in session.scalars(select(OrderLineRow).join(Order).where(*where).order_by(OrderLineRow.id)):
+        lines.setdefault(line.order_id, []).append(line)
+    for order in orders:
+        if "lines" not in order.__dict__:
+            set_committed_value(order, "lines", lines.get(order.id, []))
+    return orders
 
 
 @dataclass(slots=True)
