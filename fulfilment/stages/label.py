@@ -236,10 +236,17 @@ def plan_shipments(ctx: Context, chunk_id: int, label_format: str) -> dict[int, 
                 for s, p in pairs
             ],
         )
-    catalog = inputs.catalog
     return {
         s: _request(
-            ctx, s, p.parts, p.decision.carrier or "", p.decision.service or "", p.weight_oz, catalog, label_format
+            ctx,
+            s,
+            p.parts,
+            p.decision.carrier or "",
+            p.decision.service or "",
+            p.weight_oz,
+            inputs.catalog,
+            label_format,
+            box=p.box,
         )
         for s, p in pairs
     }
@@ -254,8 +261,10 @@ def _request(
     weight_oz: float,
     catalog: dict[str, CatalogItem],
     label_format: str,
+    box: Box | None = None,
 ) -> LabelRequest:
-    """What to put on a shipment's label: its parts (listed in order id order) and its service."""
+    """What to put on a shipment's label: its parts (listed in order id order) and its service; `box` is the
+    parts' box when already packed (used for a single part, whose box does not depend on the order listed)."""
     members = sorted(parts, key=lambda part: part.order.id)
     warehouse = {w.code: w for w in ctx.rules.warehouses}[members[0].warehouse]
     carrier = ctx.rules.carriers[carrier_code]
@@ -272,7 +281,8 @@ def _request(
         weight_oz=weight_oz,
         items=_items(members),
     )
-    return LabelRequest(spec, _packed(members, catalog), label_format)
+    packed = box if box is not None and len(members) == 1 else _packed(members, catalog)
+    return LabelRequest(spec, packed, label_format)
 
 
 def label_requests(ctx: Context, shipment_ids: list[int], label_format: str) -> list[LabelRequest]:
