@@ -132,8 +132,14 @@ def _parcels(ctx: Context, parts: list[Part], inputs: RoutingInputs, now: dateti
 
 def _packed(members: list[Part], catalog: dict[str, CatalogItem]) -> Box:
     """The box the parts pack into (catalog weights and sizes first, else the order's unit weights)."""
-    unit_weights = {(p.order.id, line.sku): line.unit_weight_oz for p in members for line in p.order.lines}
-    return pack_lines([(s, q, unit_weights.get((p.order.id, s))) for p in members for s, q in p.items], catalog)
+    return pack_lines(
+        [(s, q, None if s in catalog else _unit_weight(p.order, s)) for p in members for s, q in p.items], catalog
+    )
+
+
+def _unit_weight(order: Order, sku: str) -> float | None:
+    """The unit weight the order's source gave for `sku` (its last line of that SKU), if any."""
+    return next((line.unit_weight_oz for line in reversed(order.lines) if line.sku == sku), None)
 
 
 def _catalog(session: Session, orders: list[Order]) -> dict[str, CatalogItem]:
