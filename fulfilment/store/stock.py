@@ -42,21 +42,25 @@ Row = tuple[str, str, int]
 
 _ADJUST = """
 , locked AS (
-    SELECT stock.warehouse_code, stock.sku, delta.quantity FROM stock JOIN delta USING (warehouse_code, sku)
+    SELECT stock.warehouse_code, stock.sku, delta.quantity FROM stock LEFT JOIN delta USING (warehouse_code, sku)
+    WHERE stock.sku IN (SELECT sku FROM delta)
     ORDER BY stock.warehouse_code, stock.sku
     FOR NO KEY UPDATE OF stock
 ), changed AS (
     UPDATE stock SET reserved = stock.reserved + :reserved * locked.quantity,
         on_hand = stock.on_hand + :on_hand * locked.quantity, updated_at = :now
     FROM locked
-    WHERE stock.warehouse_code = locked.warehouse_code AND stock.sku = locked.sku {guard}
+    WHERE stock.warehouse_code = locked.warehouse_code AND stock.sku = locked.sku AND locked.quantity IS NOT NULL
+        {guard}
     RETURNING stock.warehouse_code, stock.sku
 )
 SELECT delta.warehouse_code, delta.sku, delta.quantity FROM delta LEFT JOIN changed USING (warehouse_code, sku)
 WHERE changed.sku IS NULL ORDER BY delta.warehouse_code, delta.sku
 """
-"""PostgreSQL: add `delta` (warehouse_code, sku, quantity) times :reserved / :on_hand to the stock rows, locked
-first in (warehouse, sku) order; returns the delta rows left unchanged (no stock row, or the guard failed)."""
+"""PostgreSQL: add `delta` (warehouse_code, sku, quantity) times :reserved / :on_hand to the stock rows; first
+the rows of those SKUs in every warehouse are locked in (warehouse, sku) order, as `available(lock=True)`
+does, so a later change in the same transaction to another warehouse's row of these SKUs takes no new lock.
+Returns the delta rows left unchanged (no stock row, or the guard failed)."""
 
 _GUARD = "AND stock.on_hand - stock.reserved >= locked.quantity"
 
