@@ -466,6 +466,8 @@ def label_chunk(ctx: Context, session: Session, chunk_id: int) -> None:
         for r in by_order[oid]
     ]
     insert_rows(session, Outbox.__table__, outbox)
+    if labelled and failed:  # lock every stock row both touch in the global order first: no lock out of order
+        stock.available(session, {line.sku for order in orders for line in order.lines}, lock=True)
     stock.deduct(session, labelled)
     stock.release(session, failed)
     moves.apply(session)
