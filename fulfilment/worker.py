@@ -17,6 +17,7 @@ from redis.retry import Retry
 from fulfilment import batches, heap, logs
 from fulfilment.batches import Next
 from fulfilment.config import load_settings
+from fulfilment.domain.address import check_address
 from fulfilment.pipeline import CHUNK_STAGES, context
 from fulfilment.stages import push
 
@@ -68,9 +69,20 @@ def _make_broker() -> dramatiq.Broker:
     return StubBroker()
 
 
+class WarmUp(dramatiq.Middleware):
+    """When a worker starts, load what a stage would otherwise load during its first step: the settings and rules,
+    the ZIP table and the street-address model (about a second, once per process)."""
+
+    def after_worker_boot(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
+        ctx = context()
+        for warehouse in ctx.rules.warehouses:
+            check_address(warehouse.address)
+
+
 logs.install()  # each `fulfil worker` process imports this module first
 heap.tune()
 broker = _make_broker()
+broker.add_middleware(WarmUp())
 dramatiq.set_broker(broker)
 
 
