@@ -25,6 +25,7 @@ from fulfilment.store.claims import Transitions, claim_chunk, locked, set_chunk_
 from fulfilment.store.document_options import with_options
 from fulfilment.store.inventory import sync_warehouses
 from fulfilment.store.models import Batch, Chunk, LiveSession, Order, Outbox, utcnow
+from fulfilment.store.orders import order_id_in
 
 ChunkStage = Callable[[Context, Session, int], None]
 CHUNK_STAGE_RUNNERS: dict[str, ChunkStage] = {
@@ -108,8 +109,8 @@ def start_batch(
                 if not ids:
                     continue
                 session.execute(
-                    update(Order)
-                    .where(Order.id.in_(ids), Order.status == status)
+                    update(Order.__table__)
+                    .where(order_id_in(session, ids), Order.status == status)
                     .values(status=to_status, batch_id=batch.id, chunk_id=chunk.id, updated_at=utcnow())
                 )
                 why = f"claimed by batch {batch.id}" + (" to allocate again" if status == "backordered" else "")

@@ -6,6 +6,7 @@ import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import ARRAY, String, bindparam, delete, literal, select, update
 from sqlalchemy.orm import Session
@@ -122,7 +123,7 @@ def _line_rows(order: ImportedOrder) -> list[dict[str, object]]:
     ]
 
 
-def _with_ids(session: Session, ids: list[str]) -> object:
+def order_id_in(session: Session, ids: list[str]) -> Any:
     """`orders.id` is one of `ids`: one array parameter on PostgreSQL (one plan, whatever the count)."""
     if is_sqlite(session.get_bind()):  # type: ignore[arg-type]
         return Order.id.in_(ids)
@@ -158,7 +159,7 @@ def upsert_orders(
     for start in range(0, len(orders), LOOKUP_BATCH):
         part = orders[start : start + LOOKUP_BATCH]
         query = select(Order.id, Order.status, Order.digest, Order.batch_id).where(
-            _with_ids(session, [o.id for o in part])  # type: ignore[arg-type]
+            order_id_in(session, [o.id for o in part])  # type: ignore[arg-type]
         )
         stored = {row.id: row for row in session.execute(locked(session, query))}
         new_orders, new_lines, changed, changes = [], [], [], []
