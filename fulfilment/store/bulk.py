@@ -1,4 +1,5 @@
-"""Inserting many rows in one statement: COPY on PostgreSQL, an executemany INSERT elsewhere (SQLite)."""
+"""Inserting many rows in one statement: COPY on PostgreSQL, an executemany INSERT elsewhere (SQLite); refreshing
+the planner's statistics after such a load."""
 
 from __future__ import annotations
 
@@ -61,3 +62,10 @@ def insert_returning_ids(session: Session, table: Table, rows: Sequence[Mapping[
     ids = sorted(connection.execute(draw, {"table": table.name, "key": key.name, "n": len(rows)}).scalars())
     insert_rows(session, table, [{key.name: i, **row} for i, row in zip(ids, rows, strict=True)])
     return ids
+
+
+def analyze(session: Session, *tables: Table) -> None:
+    """Refresh the query planner's statistics of `tables` in the session's transaction (after a bulk load)."""
+    connection = session.connection()
+    for table in tables:
+        connection.exec_driver_sql(f"ANALYZE {connection.dialect.identifier_preparer.quote(table.name)}")

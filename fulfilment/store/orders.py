@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from fulfilment.domain.orders import ImportedOrder
 from fulfilment.domain.risk import burst_address_key
 from fulfilment.store import audit
-from fulfilment.store.bulk import insert_rows
+from fulfilment.store.bulk import analyze, insert_rows
 from fulfilment.store.claims import locked
 from fulfilment.store.db import is_sqlite
 from fulfilment.store.models import LiveSession, Order, OrderLineRow, utcnow
@@ -141,6 +141,10 @@ def _update_orders(session: Session, rows: list[dict[str, object]]) -> None:
     session.connection().execute(stmt, [{"b_id": r["id"], **{f"v_{k}": r[k] for k in shape}} for r in rows])
 
 
+ANALYZE_AFTER = 1000
+"""Orders stored in one import after which the orders tables' planner statistics are refreshed at once."""
+
+
 def upsert_orders(
     session: Session,
     orders: Sequence[ImportedOrder],
@@ -152,7 +156,10 @@ def upsert_orders(
     backordered one (it holds no stock): a re-export may cancel it or change it, and it is screened again.
 
     Per `LOOKUP_BATCH` orders: one query for the stored ones, then one bulk write each for new orders, their
-    lines, changed orders and the audit rows (never a round trip per order).
+    lines, changed orders and the audit rows (never a round trip per order). After ``ANALYZE_AFTER`` or more
+    new or changed orders the tables' statistics are refreshed: the batch that usually follows a live session's
+    import would otherwise be planned on the table as it was before (the risk screen's nearby-orders query then
+    scans every order of the session's window, per chunk: quadratic in the session's size).
     """
     counts = UpsertCounts()
     sid = session_id(session, live_session) if live_session else None
@@ -187,4 +194,6 @@ def upsert_orders(
             _update_orders(session, changed)
         insert_rows(session, OrderLineRow.__table__, new_lines)
         audit.record(session, "order", changes, actor)
+    if counts.created + counts.updated >= ANALYZE_AFTER:
+        analyze(session, Order.__table__, OrderLineRow.__table__)
     return counts
