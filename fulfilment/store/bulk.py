@@ -65,7 +65,13 @@ def insert_returning_ids(session: Session, table: Table, rows: Sequence[Mapping[
 
 
 def analyze(session: Session, *tables: Table) -> None:
-    """Refresh the query planner's statistics of `tables` in the session's transaction (after a bulk load)."""
+    """Refresh PostgreSQL's planner statistics of `tables` in the session's transaction (after a bulk load).
+
+    SQLite is left to its built-in estimates: given `ANALYZE` statistics it planned this workload's queries worse
+    (a 10,000-order batch on the embedded default took 16-17 s instead of 13 s).
+    """
     connection = session.connection()
+    if is_sqlite(connection.engine):
+        return
     for table in tables:
         connection.exec_driver_sql(f"ANALYZE {connection.dialect.identifier_preparer.quote(table.name)}")

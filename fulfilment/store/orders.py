@@ -142,7 +142,7 @@ def _update_orders(session: Session, rows: list[dict[str, object]]) -> None:
 
 
 ANALYZE_AFTER = 1000
-"""Orders stored in one import after which the orders tables' planner statistics are refreshed at once."""
+"""Orders stored in one import after which PostgreSQL's planner statistics of the orders tables are refreshed."""
 
 
 def upsert_orders(
@@ -157,9 +157,9 @@ def upsert_orders(
 
     Per `LOOKUP_BATCH` orders: one query for the stored ones, then one bulk write each for new orders, their
     lines, changed orders and the audit rows (never a round trip per order). After ``ANALYZE_AFTER`` or more
-    new or changed orders the tables' statistics are refreshed: the batch that usually follows a live session's
-    import would otherwise be planned on the table as it was before (the risk screen's nearby-orders query then
-    scans every order of the session's window, per chunk: quadratic in the session's size).
+    new or changed orders, PostgreSQL's statistics of the tables are refreshed: the batch that usually follows a
+    live session's import would otherwise be planned on the tables as they were before (the risk screen's
+    nearby-orders query then scans the whole session's window per chunk: quadratic in the session's size).
     """
     counts = UpsertCounts()
     sid = session_id(session, live_session) if live_session else None
