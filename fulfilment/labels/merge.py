@@ -38,6 +38,7 @@ _STRING_PART = re.compile(rb"[()\\]")
 _EOL = re.compile(rb"\r\n|\n|\r")
 _ENDSTREAM = re.compile(rb"\s*endstream")
 _PAGES_TYPE = re.compile(rb"/Type\s*/Pages(?!" + _REGULAR + rb")")
+_KIDS = re.compile(rb"/Kids(?!" + _REGULAR + rb")")
 _INHERITED = ("/Resources", "/MediaBox", "/CropBox", "/Rotate")
 
 
@@ -100,11 +101,15 @@ class _Source:
             return
         buf, start = found
         end = buf.find(b"endobj", start)
-        if not _PAGES_TYPE.search(buf, start, end if end >= 0 else len(buf)):
+        end = end if end >= 0 else len(buf)
+        if not _PAGES_TYPE.search(buf, start, end) and not _KIDS.search(buf, start, end):
             self.pages.append((found, inherited))
             return
         node = self.reader.get_object(ref)
         if not isinstance(node, DictionaryObject):
+            return
+        if node.get("/Type", "/Pages" if "/Kids" in node else "/Page") != "/Pages":
+            self.pages.append((found, inherited))  # a node without /Type is a page-tree node when it has /Kids
             return
         here = dict(inherited)
         for name in _INHERITED:

@@ -32,16 +32,16 @@ OBJECTS = {
 PACKED = (3, 10, 11, 12)  # objects put in an object stream by `_packed_pdf`
 
 
-def _classic_pdf() -> bytes:
+def _classic_pdf(objects: dict[int, bytes] = OBJECTS) -> bytes:
     out = bytearray(b"%PDF-1.4\n")
     offsets = {}
-    for number, body in OBJECTS.items():
+    for number, body in objects.items():
         offsets[number] = len(out)
         out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
     xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(OBJECTS) + 1)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
     out += b"".join(b"%010d 00000 n \n" % offsets[n] for n in sorted(offsets))
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(OBJECTS) + 1, xref)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
     return bytes(out)
 
 
@@ -102,3 +102,14 @@ def test_pages_keep_content_inherited_attributes_and_annotations(tmp_path: Path,
     assert annotation["/NM"] == b"Hello" or annotation["/NM"] == "Hello"
     assert again.indirect_reference != a.indirect_reference, "a repeated page is a page of its own"
     assert a["/Resources"].indirect_reference == c["/Resources"].indirect_reference, "shared objects copied once"
+
+
+def test_a_page_tree_node_without_type_is_a_node_when_it_has_kids(tmp_path: Path) -> None:
+    """/Type is required on page-tree nodes, but readers (pypdf, pdfium) take a node with /Kids for one."""
+    src = tmp_path / "src.pdf"
+    src.write_bytes(_classic_pdf({**OBJECTS, 3: OBJECTS[3].replace(b"/Type/Pages", b"")}))
+    out = tmp_path / "merged.pdf"
+    assert merge_pages([(src, 1), (src, 2)], out) == 2
+    pages = PdfReader(out, strict=True).pages
+    assert [p.get_contents().get_data() for p in pages] == [DATA[8], DATA[9]]
+    assert [p.get("/Rotate", 0) for p in pages] == [90, 0]
