@@ -90,11 +90,14 @@ class _Source:
         obj.write_to_stream(out)
         return out.getvalue(), 0
 
-    def _walk(self, ref: IndirectObject, inherited: dict[bytes, bytes]) -> None:
-        """Collect the leaves under page-tree node `ref` in order, with the attributes they may inherit."""
+    def _walk(
+        self, ref: IndirectObject, inherited: dict[bytes, bytes], above: frozenset[tuple[int, int]] = frozenset()
+    ) -> None:
+        """Collect the leaves under page-tree node `ref` in order, with the attributes they may inherit. A page
+        or node listed twice counts twice, as readers count it; only a loop (a node among those `above`) stops."""
         key = (ref.idnum, ref.generation)
-        if key in self.tree:
-            return  # a loop or a shared node: pages are listed once
+        if key in above:
+            return
         self.tree.add(key)
         found = self.value(*key)
         if found is None:
@@ -119,7 +122,7 @@ class _Source:
                 here[name.encode()] = serialised.getvalue()
         for kid in node.get("/Kids", ArrayObject()).get_object():
             if isinstance(kid, IndirectObject):
-                self._walk(kid, here)
+                self._walk(kid, here, above | {key})
 
     def page(self, index: int) -> tuple[tuple[bytes, int], dict[bytes, bytes]]:
         """Page `index` (0-based) as :meth:`value` gives it, and the attributes it may inherit from the page

@@ -113,3 +113,18 @@ def test_a_page_tree_node_without_type_is_a_node_when_it_has_kids(tmp_path: Path
     pages = PdfReader(out, strict=True).pages
     assert [p.get_contents().get_data() for p in pages] == [DATA[8], DATA[9]]
     assert [p.get("/Rotate", 0) for p in pages] == [90, 0]
+
+
+def test_a_page_listed_twice_in_the_page_tree_counts_twice_and_a_loop_stops(tmp_path: Path) -> None:
+    """Page numbers must be the ones readers (pypdf, pdfium) give: a leaf listed twice is two pages."""
+    twice, loop, out = tmp_path / "twice.pdf", tmp_path / "loop.pdf", tmp_path / "merged.pdf"
+    twice.write_bytes(_classic_pdf({**OBJECTS, 3: OBJECTS[3].replace(b"[5 0 R 6 0 R]", b"[5 0 R 6 0 R 5 0 R]")}))
+    loop.write_bytes(_classic_pdf({**OBJECTS, 3: OBJECTS[3].replace(b"[5 0 R 6 0 R]", b"[5 0 R 3 0 R 6 0 R]")}))
+    assert len(PdfReader(twice).pages) == 4
+    assert merge_pages([(twice, 3), (twice, 2), (loop, 2), (loop, 1)], out) == 4
+    assert [p.get_contents().get_data() for p in PdfReader(out, strict=True).pages] == [
+        DATA[9],
+        DATA[7],
+        DATA[9],
+        DATA[8],
+    ]
