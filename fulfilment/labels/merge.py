@@ -37,8 +37,7 @@ _HEADER = re.compile(rb"\s*(\d+)\s+(\d+)\s+obj(?!" + _REGULAR + rb")")
 _STRING_PART = re.compile(rb"[()\\]")
 _EOL = re.compile(rb"\r\n|\n|\r")
 _ENDSTREAM = re.compile(rb"\s*endstream")
-_PAGES_TYPE = re.compile(rb"/Type\s*/Pages(?!" + _REGULAR + rb")")
-_KIDS = re.compile(rb"/Kids(?!" + _REGULAR + rb")")
+_TYPE = re.compile(rb"/Type\s*/Page(s?)(?!" + _REGULAR + rb")")
 _INHERITED = ("/Resources", "/MediaBox", "/CropBox", "/Rotate")
 
 
@@ -104,15 +103,16 @@ class _Source:
             return
         buf, start = found
         end = buf.find(b"endobj", start)
-        end = end if end >= 0 else len(buf)
-        if not _PAGES_TYPE.search(buf, start, end) and not _KIDS.search(buf, start, end):
-            self.pages.append((found, inherited))
+        if (typed := _TYPE.search(buf, start, end if end >= 0 else len(buf))) and not typed.group(1):
+            self.pages.append((found, inherited))  # the usual leaf, /Type /Page, taken without parsing it
             return
         node = self.reader.get_object(ref)
-        if not isinstance(node, DictionaryObject):
-            return
-        if node.get("/Type", "/Pages" if "/Kids" in node else "/Page") != "/Pages":
-            self.pages.append((found, inherited))  # a node without /Type is a page-tree node when it has /Kids
+        if not isinstance(node, DictionaryObject) or not node:
+            return  # not a page: readers skip it
+        kind = node.get("/Type", "/Pages" if "/Kids" in node else "/Page")  # as readers take a node without /Type
+        if kind == "/Page":
+            self.pages.append((found, inherited))
+        if kind != "/Pages":
             return
         here = dict(inherited)
         for name in _INHERITED:

@@ -104,10 +104,16 @@ def test_pages_keep_content_inherited_attributes_and_annotations(tmp_path: Path,
     assert a["/Resources"].indirect_reference == c["/Resources"].indirect_reference, "shared objects copied once"
 
 
-def test_a_page_tree_node_without_type_is_a_node_when_it_has_kids(tmp_path: Path) -> None:
-    """/Type is required on page-tree nodes, but readers (pypdf, pdfium) take a node with /Kids for one."""
+def test_page_tree_entries_are_taken_as_readers_take_them(tmp_path: Path) -> None:
+    """/Type is required on page-tree nodes, but readers (pypdf, pdfium) take a node with /Kids for one; they
+    skip kids that are not page dictionaries (null, a number, an empty or other dictionary)."""
     src = tmp_path / "src.pdf"
-    src.write_bytes(_classic_pdf({**OBJECTS, 3: OBJECTS[3].replace(b"/Type/Pages", b"")}))
+    kids = b"[13 0 R 5 0 R 14 0 R 6 0 R 15 0 R 16 0 R]"
+    junk = {13: b"null", 14: b"42", 15: b"<< >>", 16: b"<< /Type /Annot >>"}
+    src.write_bytes(
+        _classic_pdf({**OBJECTS, 3: OBJECTS[3].replace(b"/Type/Pages", b"").replace(b"[5 0 R 6 0 R]", kids), **junk})
+    )
+    assert len(PdfReader(src).pages) == 3
     out = tmp_path / "merged.pdf"
     assert merge_pages([(src, 1), (src, 2)], out) == 2
     pages = PdfReader(out, strict=True).pages
