@@ -175,12 +175,13 @@ STAGE_SHARE = 0.6
 
 @dataclass(frozen=True)
 class Progress:
-    """Where the batch is: the share of its work done (0–1), its phase (an index into PHASES) and the counts
-    that show it."""
+    """Where the batch is: the share of its work done (0–1), its phase (an index into PHASES), the counts
+    that show it, and whether a batch has claimed its orders (its chunks exist) at all."""
 
     done: float
     phase: int
     text: str
+    claimed: bool
 
 
 def progress(engine: Any) -> Progress:
@@ -219,15 +220,21 @@ def progress(engine: Any) -> Progress:
     else:
         phase = 0
     shown = ", ".join(f"{n} {stage}" for stage, n in sorted(stages.items())) or "none yet"
-    return Progress(done, phase, f"{done:.0%} done: chunks {shown}; pushes {finished}/{sum(pushes.values())} finished")
+    text = f"{done:.0%} done: chunks {shown}; pushes {finished}/{sum(pushes.values())} finished"
+    return Progress(done, phase, text, chunks > 0)
 
 
 def plan_events(opts: Options, rng: random.Random) -> list[tuple[float, str]]:
     """The events (the kills, one Redis restart, one connection drop) in a random order, each with the share of
-    the run's progress it waits for: spread evenly (with some jitter) over the first 90% of the run."""
+    the run's progress it waits for: the first as soon as the batch has claimed its orders (share 0: chunks are
+    screened, allocated and routed within a second or two, so an event must not wait to land there), the rest
+    spread evenly (with some jitter) over the first 90% of the run."""
     events = ["kill"] * opts.kills + ["redis", "db"]
     rng.shuffle(events)
-    return [(0.9 * (i + rng.uniform(0.2, 0.8)) / len(events), event) for i, event in enumerate(events)]
+    later = len(events) - 1
+    return [(0.0, events[0])] + [
+        (0.9 * (i + rng.uniform(0.2, 0.8)) / later, event) for i, event in enumerate(events[1:])
+    ]
 
 
 def _make_trouble(
@@ -241,12 +248,13 @@ def _make_trouble(
     done: threading.Event,
 ) -> None:
     """Fire the planned events (:func:`plan_events`), each once the batch's progress has reached its share and
-    at least `kill_every_s` (0.5–1.5×, at random) after the last one, until all have fired or the run is over;
+    (after the first) at least `kill_every_s` (0.5–1.5×, at random) after the last one, until all have fired or the
+    run is over;
     restart workers that died by themselves. Each event is noted with the batch's progress at that moment."""
     engine = create_engine(_psycopg(db.url), pool_pre_ping=True, pool_size=1)
     try:
-        for share, event in plan_events(opts, rng):
-            if done.wait(rng.uniform(0.5, 1.5) * opts.kill_every_s):
+        for i, (share, event) in enumerate(plan_events(opts, rng)):
+            if i and done.wait(rng.uniform(0.5, 1.5) * opts.kill_every_s):
                 return
             now = _wait_for_progress(engine, share, done)
             if now is None:
@@ -273,15 +281,16 @@ def _make_trouble(
 
 
 def _wait_for_progress(engine: Any, share: float, done: threading.Event) -> Progress | None:
-    """The batch's progress once it has done `share` of its work (None if the run ended first)."""
+    """The batch's progress once it has claimed its orders and done `share` of its work (None if the run ended
+    first); asked every 0.1 s."""
     while True:
         try:
             now = progress(engine)
         except DBAPIError:  # the connection was dropped on purpose: ask again
-            now = Progress(-1.0, 0, "")
-        if now.done >= share:
+            now = Progress(-1.0, 0, "", False)
+        if now.claimed and now.done >= share:
             return now
-        if done.wait(0.5):
+        if done.wait(0.1):
             return None
 
 
