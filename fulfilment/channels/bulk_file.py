@@ -23,7 +23,6 @@ SHEET = "Shipping info"
 NOTE = "Review the examples before you fill out this sheet."
 HEADER = ("Order ID", "Tracking ID", "Shipping Provider Name", "Auto Combine Group ID")
 FIRST_DATA_ROW = 3
-TEXT = "@"
 _WIDTHS = {"A": 24, "B": 30, "C": 24, "D": 24}
 _XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
 

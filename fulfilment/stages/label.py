@@ -272,7 +272,8 @@ def _request(
     """What to put on a shipment's label: its parts (listed in order id order) and its service; `box` is the
     parts' box when already packed (used for a single part, whose box does not depend on the order listed)."""
     members = sorted(parts, key=lambda part: part.order.id)
-    warehouse = {w.code: w for w in ctx.rules.warehouses}[members[0].warehouse]
+    warehouse = ctx.rules.warehouse(members[0].warehouse)
+    assert warehouse is not None, f"shipment {shipment_id}: no warehouse {members[0].warehouse} in the rules"
     carrier = ctx.rules.carriers[carrier_code]
     spec = LabelSpec(
         shipment_id=shipment_id,
