@@ -23,9 +23,6 @@ MONEY_MAX = Decimal("9999999999.99")
 EARLIEST, LATEST = datetime(1970, 1, 1, tzinfo=UTC), datetime(2200, 1, 1, tzinfo=UTC)
 """Times outside this span are typing errors, and some cannot even be converted to UTC."""
 
-BAD_CHARACTERS = ("\x00", "\ufffd")
-"""NUL (which PostgreSQL cannot store) and U+FFFD, which the CSV reader puts where it found a NUL byte."""
-
 
 def limit(column: InstrumentedAttribute[str] | InstrumentedAttribute[str | None]) -> int | None:
     """The length limit of a model's text column (None for unlimited text)."""
@@ -33,8 +30,12 @@ def limit(column: InstrumentedAttribute[str] | InstrumentedAttribute[str | None]
 
 
 def text_problem(value: str, most: int | None) -> str | None:
-    """Why `value` cannot be stored in a text column of length `most`, or None."""
-    if any(c in value for c in BAD_CHARACTERS):
+    """Why `value` cannot be stored in a text column of length `most`, or None: a NUL (which PostgreSQL cannot
+    store) or U+FFFD (which the CSV reader puts where it found a NUL byte), or too many characters.
+
+    Two `in` tests, not a loop over the characters: an import calls this for every text value (2.3 million times
+    for a 200,000-row export), and `any()` over a generator cost four times as much."""
+    if "\x00" in value or "\ufffd" in value:
         return "contains a NUL or invalid character"
     if most is not None and len(value) > most:
         return f"is {len(value)} characters long; at most {most} fit"
@@ -66,6 +67,7 @@ _ORDER_TEXT = {
     "buyer_ip": limit(Order.buyer_ip),
     "buyer_message": None,
 }
+_LINE_TEXT = {"sku": limit(OrderLineRow.sku), "name": limit(OrderLineRow.name)}
 _ADDRESS_TEXT = {
     "name": limit(Order.ship_name),
     "street1": limit(Order.ship_street1),
@@ -102,8 +104,8 @@ def order_problems(order: ImportedOrder) -> Iterator[tuple[str, str]]:
         (f"lines[{i}].{name}", f"lines[{i}].{name} {problem}")
         for i, line in enumerate(order.lines)
         for name, problem in (
-            ("sku", text_problem(line.sku, limit(OrderLineRow.sku))),
-            ("name", text_problem(line.name, limit(OrderLineRow.name))),
+            ("sku", text_problem(line.sku, _LINE_TEXT["sku"])),
+            ("name", text_problem(line.name, _LINE_TEXT["name"])),
             ("quantity", whole_number_problem(line.quantity)),
             ("unit_price", money_problem(line.unit_price)),
         )
