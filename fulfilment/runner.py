@@ -53,6 +53,8 @@ def embedded_worker() -> dramatiq.Worker:
     global _embedded
     with _embedded_guard:
         if _embedded is None:
+            # The embedded default runs every step in this process, so it imports the actors (and the stages under
+            # them) here, at first use; a distributed runner only sends messages and never loads the stages' code.
             from fulfilment.worker import broker
 
             broker.emit_after("process_boot")
@@ -96,7 +98,7 @@ def wait_for(
 ) -> str:
     """Poll the database until the batch ends (or the timeout passes), reporting progress about every
     ``COUNT_EVERY_S`` and once at the end, re-sending stalled steps now and then; returns the batch's last status."""
-    from fulfilment.worker import dispatch
+    from fulfilment.messages import dispatch
 
     deadline = None if timeout_s is None else time.monotonic() + timeout_s
     next_sweep = time.monotonic() + SWEEP_EVERY_S
@@ -142,7 +144,7 @@ def _drive(
 ) -> dict[str, Any]:
     """Send the steps (to the in-process worker on the embedded default), wait for the end and for the
     batch's API pushes, summarise."""
-    from fulfilment.worker import dispatch
+    from fulfilment.messages import dispatch
 
     _last_batch.append(batch_id)
     if not ctx.settings.distributed:
