@@ -10,6 +10,7 @@ by `fulfilment.worker`, which `fulfil worker` and the embedded runner import.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import dramatiq
 import redis
@@ -21,8 +22,10 @@ from redis.retry import Retry
 from fulfilment.batches import PUSH_STEP, Next
 from fulfilment.config import load_settings
 from fulfilment.pipeline import CHUNK_STAGES
+from fulfilment.store.outbox import MAX_ATTEMPTS, MAX_BACKOFF_S
 
-# The Redis broker's recovery settings, all here (the README's "Crashes and lost messages" explains them).
+# The Redis broker's recovery settings and the steps' retries, all here (the README's "Crashes and lost messages"
+# explains them).
 HEARTBEAT_TIMEOUT_MS = 15_000
 """A worker silent this long counts as dead and its unacked messages may be requeued (dramatiq's default: 60 s)."""
 
@@ -42,25 +45,46 @@ so a worker fetches each at once instead of behind every chunk's other steps, an
 the other chunk stages have 10), so it is the next step a free thread runs: each hand-off along the chain costs one
 step's wait, not a whole queue's."""
 
+GAVE_UP = "stage_gave_up"
+"""The actor a chunk or batch step's message goes to once its retries are used up (it ends the orders or batch)."""
+
+STEP_OPTIONS: dict[str, Any] = {
+    "max_retries": 5,
+    "min_backoff": 500,
+    "max_backoff": 30_000,
+    "time_limit": 15 * 60 * 1000,
+    "on_retry_exhausted": GAVE_UP,
+}
+"""Retries of a chunk or batch step (milliseconds): 5, backing off 0.5-30 s; then :data:`GAVE_UP`."""
+
+PUSH_OPTIONS: dict[str, Any] = {
+    "max_retries": MAX_ATTEMPTS + 4,
+    "min_backoff": 500,
+    "max_backoff": MAX_BACKOFF_S * 1000,
+    "time_limit": 5 * 60 * 1000,
+}
+"""Retries of one API push: past the attempts after which the outbox parks it, each at most MAX_BACKOFF_S apart."""
+
 
 @dataclass(frozen=True, slots=True)
 class Route:
-    """Where a step's message goes: the actor that runs it, its queue, and the priority a worker thread gives it
-    among the messages it holds (0 first)."""
+    """Where a step's message goes and how it is handled: the actor that runs it, its queue, the priority a worker
+    thread gives it among the messages it holds (0 first), and the actor's retry options."""
 
     actor_name: str
-    queue_name: str = "default"
-    priority: int = 0
+    queue_name: str
+    priority: int
+    options: dict[str, Any]
 
 
 ROUTES: dict[str, Route] = {
     **{
-        stage: Route(f"{stage}_chunk", *((SERIAL_STAGE, 0) if stage == SERIAL_STAGE else ("default", 10)))
+        stage: Route(f"{stage}_chunk", *((SERIAL_STAGE, 0) if stage == SERIAL_STAGE else ("default", 10)), STEP_OPTIONS)
         for stage in CHUNK_STAGES
     },
-    "documenting": Route("documents_batch"),
-    "pushing": Route("push_batch"),
-    PUSH_STEP: Route("push_outbox"),
+    "documenting": Route("documents_batch", "default", 0, STEP_OPTIONS),
+    "pushing": Route("push_batch", "default", 0, STEP_OPTIONS),
+    PUSH_STEP: Route("push_outbox", "default", 0, PUSH_OPTIONS),
 }
 """The route of every step, by the stage its :class:`Next` names (a chunk stage, a batch stage, or one API push)."""
 

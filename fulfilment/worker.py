@@ -15,12 +15,9 @@ import dramatiq
 from fulfilment import heap, logs, steps
 from fulfilment.batches import PUSH_STEP
 from fulfilment.domain.address import check_address
-from fulfilment.messages import ROUTES, broker, dispatch
+from fulfilment.messages import GAVE_UP, ROUTES, broker, dispatch
 from fulfilment.pipeline import CHUNK_STAGES, context
 from fulfilment.stages import push
-from fulfilment.store.outbox import MAX_ATTEMPTS, MAX_BACKOFF_S
-
-RETRY_OPTIONS = {"max_retries": 5, "min_backoff": 500, "max_backoff": 30_000, "time_limit": 15 * 60 * 1000}
 
 
 class WarmUp(dramatiq.Middleware):
@@ -38,7 +35,7 @@ heap.tune()
 broker.add_middleware(WarmUp())
 
 
-def _actor(stage: str, run: Callable[..., None], doc: str, **options: object) -> dramatiq.Actor:
+def _actor(stage: str, run: Callable[..., None], doc: str) -> dramatiq.Actor:
     """Declare the actor of `stage`'s route, running `run`."""
     route = ROUTES[stage]
     run.__name__ = run.__qualname__ = route.actor_name
@@ -49,7 +46,7 @@ def _actor(stage: str, run: Callable[..., None], doc: str, **options: object) ->
         queue_name=route.queue_name,
         priority=route.priority,
         broker=broker,
-        **options,
+        **route.options,
     )
 
 
@@ -57,16 +54,14 @@ def _chunk_actor(stage: str) -> dramatiq.Actor:
     def run(chunk_id: int) -> None:
         dispatch(steps.run_chunk_stage(context(), chunk_id, stage))
 
-    doc = f"Run the {stage} stage over one chunk of a batch."
-    return _actor(stage, run, doc, on_retry_exhausted="stage_gave_up", **RETRY_OPTIONS)
+    return _actor(stage, run, f"Run the {stage} stage over one chunk of a batch.")
 
 
 def _batch_actor(stage: str) -> dramatiq.Actor:
     def run(batch_id: str) -> None:
         dispatch(steps.run_batch_stage(context(), batch_id, stage))
 
-    doc = f"Run the {stage} step of a whole batch."
-    return _actor(stage, run, doc, on_retry_exhausted="stage_gave_up", **RETRY_OPTIONS)
+    return _actor(stage, run, f"Run the {stage} step of a whole batch.")
 
 
 class PushDeferred(Exception):
@@ -85,15 +80,11 @@ ACTORS[PUSH_STEP] = _actor(
     PUSH_STEP,
     _push,
     "Make one attempt at pushing one outbox row through its sales channel (TikTok API or a shop's webhook).",
-    max_retries=MAX_ATTEMPTS + 4,
-    min_backoff=500,
-    max_backoff=MAX_BACKOFF_S * 1000,
-    time_limit=5 * 60 * 1000,
 )
 STAGE_OF_ACTOR = {actor.actor_name: stage for stage, actor in ACTORS.items()}
 
 
-@dramatiq.actor(broker=broker, max_retries=10, min_backoff=1000, max_backoff=60_000)
+@dramatiq.actor(actor_name=GAVE_UP, broker=broker, max_retries=10, min_backoff=1000, max_backoff=60_000)
 def stage_gave_up(message: dict, details: dict) -> None:
     """A stage's message ran out of retries: end its orders or batch with the error, so nothing hangs."""
     stage = STAGE_OF_ACTOR[message["actor_name"]]
