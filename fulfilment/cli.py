@@ -419,8 +419,8 @@ def sweeper(
     import time
     from datetime import timedelta
 
+    from fulfilment.messages import dispatch
     from fulfilment.sweeper import TRANSIENT, sweep
-    from fulfilment.worker import dispatch
 
     ctx = _context()
     if not ctx.settings.distributed:

@@ -19,9 +19,8 @@ from sqlalchemy.orm import Session
 from fulfilment.batches import PUSH_STEP, Next, allocation_turn, fan_in
 from fulfilment.channels.base import FILE_CHANNEL
 from fulfilment.pipeline import BATCH_STAGES, Context
-from fulfilment.stages.push import MAX_BACKOFF_S
 from fulfilment.store.models import AuditEntry, Batch, Chunk, Outbox, utcnow
-from fulfilment.store.outbox import LEASE_S
+from fulfilment.store.outbox import LEASE_S, MAX_BACKOFF_S
 
 TRANSIENT = (OperationalError, InterfaceError, redis.ConnectionError, redis.TimeoutError)
 """Errors of a database connection dropped or Redis restarting: the unit of work is tried again later."""

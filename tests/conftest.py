@@ -102,3 +102,13 @@ def embedded_env(tmp_path: Path, sqlite_url: str, monkeypatch: pytest.MonkeyPatc
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     return env
+
+
+def lose_push_messages(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Drop every API push message sent from now on, as if Redis restarted before a worker took it; a batch's other
+    steps are sent as usual."""
+    from fulfilment import messages
+    from fulfilment.batches import PUSH_STEP
+
+    send = messages.send
+    monkeypatch.setattr(messages, "send", lambda step: None if step.stage == PUSH_STEP else send(step))

@@ -28,7 +28,7 @@ PROCESS_COUNTS = (1, 2)
 def _worker(env: dict[str, str], work: Any, ready: Any) -> None:
     """A worker process: run chunk steps until told to stop (None), queueing the hand-offs within the stage."""
     os.environ.update(env)
-    from fulfilment import batches, heap
+    from fulfilment import heap, steps
     from fulfilment.domain.zips import lookup
     from fulfilment.pipeline import context
 
@@ -38,7 +38,7 @@ def _worker(env: dict[str, str], work: Any, ready: Any) -> None:
     ready.put(True)
     while (message := work.get()) is not None:
         stage, target = message
-        for following in batches.run_chunk_stage(ctx, target, stage):
+        for following in steps.run_chunk_stage(ctx, target, stage):
             if following.stage == stage:
                 work.put((stage, following.target))
 

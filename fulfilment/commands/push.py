@@ -18,10 +18,10 @@ def push_resume(
     so nothing is applied twice. Safe to run any time."""
     from fulfilment.batches import PUSH_STEP, Next, push_counts
     from fulfilment.cli import _context, out
+    from fulfilment.messages import dispatch
     from fulfilment.runner import embedded_worker, wait_for_pushes
     from fulfilment.stages.push import open_pushes
     from fulfilment.store.models import Outbox
-    from fulfilment.worker import dispatch
 
     ctx = _context()
     with ctx.session() as session:

@@ -29,11 +29,6 @@ from fulfilment.pipeline import Context
 from fulfilment.store import outbox
 from fulfilment.store.models import Outbox, Shipment, utcnow
 
-MAX_ATTEMPTS = 8
-"""Transient failures after which a push is parked for a person."""
-MAX_BACKOFF_S = 60
-"""The longest a push waits for its next attempt after a transient failure."""
-
 
 def push_tracking(ctx: Context, session: Session, batch_id: str) -> dict[str, str]:
     """Write the tracking upload (XLSX and CSV) with every sent or pending row of the batch; mark them sent."""
@@ -127,7 +122,7 @@ def push_one(ctx: Context, outbox_id: int, channel: TrackingChannel | None = Non
             external, status = _attempt(channel, push, claimed.attempts), "sent"
         except ChannelError as exc:
             error = str(exc)
-            status = "retry" if exc.transient and claimed.attempts < MAX_ATTEMPTS else "parked"
+            status = "retry" if exc.transient and claimed.attempts < outbox.MAX_ATTEMPTS else "parked"
             if exc.transient and status == "parked":
                 error = f"gave up after {claimed.attempts} attempts: {error}"
     with ctx.session() as session:

@@ -1,23 +1,28 @@
-"""Engines, sessions and schema upgrades for SQLite (embedded) and PostgreSQL (distributed)."""
+"""Engines, sessions and schema upgrades for SQLite (embedded) and PostgreSQL (distributed).
+
+Every process checks on its first use of a database that the schema is at the newest revision. That check reads
+alembic's version table and the migration files' revision lines itself: importing alembic (and mako, which it
+loads) takes about a third of a second, so it is imported only when the schema has to change.
+"""
 
 from __future__ import annotations
 
+import atexit
+import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 UPGRADE_LOCK_KEY = 0x66756C66  # "fulf": one migrator at a time on PostgreSQL
+VERSION_TABLE = "alembic_version"
+_REVISION_LINE = re.compile(r'^(down_revision|revision)\b[^=\n]*=\s*(?:"([^"]+)"|None)\s*$', re.MULTILINE)
 
 
 def is_sqlite(engine: Engine) -> bool:
@@ -56,7 +61,8 @@ _guard = threading.Lock()
 
 
 def engine_for(url: str) -> Engine:
-    """One engine per URL per process, upgraded to the newest schema on first use."""
+    """One engine per URL per process, upgraded to the newest schema on first use; its connections are closed when
+    the process exits."""
     with _guard:
         if url not in _engines:
             engine = make_engine(url)
@@ -73,6 +79,15 @@ def dispose_engine(url: str) -> None:
         engine = _engines.pop(url, None)
     if engine is not None:
         engine.dispose()
+
+
+def dispose_all() -> None:
+    """Close every connection the process holds, each ending its session with the database cleanly (at exit)."""
+    for url in list(_engines):
+        dispose_engine(url)
+
+
+atexit.register(dispose_all)
 
 
 def _session_factory(url: str) -> sessionmaker[Session]:
@@ -94,34 +109,51 @@ def session_scope(url: str) -> Iterator[Session]:
         session.close()
 
 
-def _alembic_config(engine: Engine) -> Config:
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    config.attributes["engine"] = engine
-    return config
-
-
 def current_revision(engine: Engine) -> str | None:
     """The schema revision the database is at, or None for an empty database."""
     with engine.connect() as conn:
-        return MigrationContext.configure(conn).get_current_revision()
+        if not inspect(conn).has_table(VERSION_TABLE):
+            return None
+        return conn.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalar()
 
 
 def head_revision() -> str:
-    """The newest schema revision this code knows."""
-    head = ScriptDirectory(str(MIGRATIONS)).get_current_head()
-    assert head is not None
-    return head
+    """The newest schema revision this code knows: the one that no migration file names as its `down_revision`
+    (each file in ``migrations/versions`` states ``revision = "…"`` and ``down_revision = "…"`` or None)."""
+    revisions: dict[str, Path] = {}
+    parents: set[str] = set()
+    for path in sorted((MIGRATIONS / "versions").glob("*.py")):
+        lines = dict(_REVISION_LINE.findall(path.read_text()))
+        if not lines.get("revision") or "down_revision" not in lines:
+            raise ValueError(f'{path}: no `revision = "…"` and `down_revision = …` lines')
+        revisions[lines["revision"]] = path
+        if lines["down_revision"]:
+            parents.add(lines["down_revision"])
+    heads = sorted(set(revisions) - parents)
+    if len(heads) != 1:
+        raise ValueError(f"{MIGRATIONS / 'versions'}: expected one head revision, found {heads or 'none'}")
+    return heads[0]
 
 
 def upgrade(engine: Engine) -> str:
     """Bring the schema to the newest revision (a no-op when it is there); returns the revision."""
-    if current_revision(engine) == head_revision():
-        return head_revision()
-    config = _alembic_config(engine)
+    head = head_revision()
+    if current_revision(engine) != head:
+        _migrate(engine)
+    return head
+
+
+def _migrate(engine: Engine) -> None:
+    """Run alembic's upgrade to head, one migrator at a time on PostgreSQL."""
+    # Imported here, not at the top: only a process that finds the schema behind needs alembic (see the docstring).
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["engine"] = engine
     with engine.begin() as conn:
         if not is_sqlite(engine):
             conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": UPGRADE_LOCK_KEY})
         config.attributes["connection"] = conn
         command.upgrade(config, "head")
-    return head_revision()

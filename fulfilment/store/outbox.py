@@ -22,6 +22,10 @@ from fulfilment.store.models import Order, Outbox, Shipment, utcnow
 LEASE_S = 120
 """A ``sending`` row older than this is taken to belong to a dead worker (well above the API timeout)."""
 OPEN = ("pending", "retry", "sending")
+MAX_ATTEMPTS = 8
+"""Transient failures after which a push is parked for a person."""
+MAX_BACKOFF_S = 60
+"""The longest a push waits for its next attempt after a transient failure."""
 
 
 @dataclass(frozen=True, slots=True)

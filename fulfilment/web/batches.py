@@ -58,8 +58,8 @@ def home(request: Request, staff: Packer) -> Response:
 def send(ctx: Context, steps: list[batch_runs.Next]) -> None:
     """Send batch steps without waiting for them: to the in-process worker on the embedded default (started
     on first use), to `fulfil worker`s through Redis otherwise."""
+    from fulfilment.messages import dispatch
     from fulfilment.runner import embedded_worker
-    from fulfilment.worker import dispatch
 
     if not ctx.settings.distributed:
         embedded_worker()

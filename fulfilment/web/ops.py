@@ -21,7 +21,7 @@ def queue_depths(ctx: Context) -> dict[str, int]:
     """Messages waiting per broker queue (Redis only; the in-process broker has none to report)."""
     if not ctx.settings.distributed:
         return {}
-    from fulfilment.worker import broker
+    from fulfilment.messages import broker
 
     return {queue: int(broker.do_qsize(queue)) for queue in sorted(broker.get_declared_queues())}
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, text
 
-from tests.conftest import REDIS_URL, ROOT, fulfil_env
+from tests.conftest import FIXTURES, REDIS_URL, ROOT, fulfil_env
 from tests.e2e.test_cli import fulfil
 
 OUTCOME = text(
@@ -68,3 +68,35 @@ def test_two_workers_match_the_embedded_run(tmp_path: Path, pg_url: str, redis_n
     assert got["status"] == expected["status"]
     assert got["counts"] == expected["counts"]
     assert outcomes(pg_url) == outcomes(sqlite_url)
+
+
+STEP_CODE = ("fulfilment.steps", "fulfilment.stages", "fulfilment.labels", "reportlab", "pypdf", "openpyxl", "requests")
+"""What only a process that runs steps loads: the stages, label drawing, PDF merging, XLSX and HTTP clients."""
+
+PROBE = f"""
+import sys
+from fulfilment.cli import app
+try:
+    app(['batch', 'run', '--json', '--timeout', '0'])
+finally:
+    loaded = [m for m in sys.modules if any(m == c or m.startswith(c + '.') for c in {STEP_CODE!r})]
+    print(sorted(loaded), file=sys.stderr)
+"""
+"""`fulfil batch run` in a Python process that then lists, on stderr, the step code it loaded."""
+
+
+def test_a_distributed_batch_run_claims_and_sends_without_loading_the_stages(
+    tmp_path: Path, pg_url: str, redis_namespace: str
+) -> None:
+    env = fulfil_env(tmp_path, pg_url, FULFILMENT_REDIS_URL=REDIS_URL, FULFILMENT_REDIS_NAMESPACE=redis_namespace)
+    assert fulfil(env, "db", "upgrade").returncode == 0
+    assert fulfil(env, "import", "tiktok", str(FIXTURES / "tiktok-export-sample.csv")).returncode in (0, 2)
+    base = {k: v for k, v in os.environ.items() if not k.startswith("FULFILMENT_")}
+    # No worker runs: the run claims the orders, sends the first steps and stops waiting at once (--timeout 0).
+    run = subprocess.run(
+        [sys.executable, "-c", PROBE], env={**base, **env}, cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert run.returncode == 0, run.stderr
+    summary = json.loads(run.stdout)
+    assert summary["status"] == "running" and summary["counts"]["orders"] > 0
+    assert run.stderr.strip().splitlines()[-1] == "[]", run.stderr

@@ -21,7 +21,7 @@ from fulfilment.ingest.tiktok_api import pull_orders
 from fulfilment.pipeline import context
 from fulfilment.runner import run_batch
 from fulfilment.store.models import Outbox, Shipment, utcnow
-from tests.conftest import REDIS_URL, ROOT, fulfil_env
+from tests.conftest import REDIS_URL, ROOT, fulfil_env, lose_push_messages
 from tests.e2e.test_cli import FULFIL, fulfil
 from tests.e2e.test_distributed import start_worker
 from tests.standins.fixtures import tiktok_env, tiktok_settings
@@ -40,9 +40,9 @@ def test_killed_pusher_then_resume_pushes_each_tracking_number_once(
     shop.add_orders([make_order(n, int(time.time())) for n in range(60)])
     pull_orders(ctx, TikTokClient(tiktok_settings(shop, url)))
 
-    from fulfilment import runner, worker
+    from fulfilment import runner
 
-    monkeypatch.setattr(worker.push_outbox, "send", lambda *_: None)  # label here; push in the child processes
+    lose_push_messages(monkeypatch)  # label here; push in the child processes
     monkeypatch.setattr(runner, "wait_for_pushes", lambda *_: 0)
     labelled = run_batch(ctx, timeout_s=300)["counts"]["labelled"]
     assert labelled > 40

@@ -15,7 +15,7 @@ from markupsafe import escape
 from pypdf import PdfReader
 from sqlalchemy import func, select
 
-from fulfilment import batches
+from fulfilment import batches, steps
 from fulfilment.config import load_settings
 from fulfilment.demo import prepare_demo
 from fulfilment.domain.address import normalise
@@ -121,7 +121,7 @@ def test_retry_moves_failed_orders_back_and_the_next_batch_ships_them(ctx: Conte
     with ctx.session() as session:
         first = session.scalar(select(Chunk.id).where(Chunk.batch_id == batch_id).order_by(Chunk.seq).limit(1))
         size = session.scalar(select(func.count()).select_from(Order).where(Order.chunk_id == first))
-    batches.give_up_chunk(ctx, first, "screen", "label provider timed out")
+    steps.give_up_chunk(ctx, first, "screen", "label provider timed out")
     done = resume_batch(ctx, batch_id, timeout_s=240)
     failed = done["counts"]["failed"]
     with ctx.session() as session:  # orders elsewhere that no carrier service can take fail on their own

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from fulfilment import batches
+from fulfilment import batches, steps
 from fulfilment.demo import prepare_demo
 from fulfilment.simulate import SAMPLE_CATALOG
 from fulfilment.stages.label import label_requests, plan_shipments
@@ -29,7 +29,7 @@ def test_planned_label_requests_are_what_a_later_run_reads_back(ctx) -> None:
         if step.stage == "label":
             planned.update(plan_shipments(ctx, step.target, "zpl"))
         else:
-            queue.extend(batches.run_chunk_stage(ctx, step.target, step.stage))
+            queue.extend(steps.run_chunk_stage(ctx, step.target, step.stage))
 
     assert planned
     assert label_requests(ctx, list(planned), "zpl") == list(planned.values())

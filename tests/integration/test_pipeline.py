@@ -10,7 +10,7 @@ import pytest
 from pypdf import PdfReader
 from sqlalchemy import func, select
 
-from fulfilment import batches
+from fulfilment import batches, steps
 from fulfilment.batches import Next
 from fulfilment.channels.bulk_file import read_tracking_upload
 from fulfilment.demo import prepare_demo
@@ -104,10 +104,10 @@ def test_each_stage_is_safe_to_run_twice(ctx) -> None:
     chunk_id = first[0].target
     assert len(first) == 2
     for stage in ("screen", "allocate", "route"):
-        assert batches.run_chunk_stage(ctx, chunk_id, stage), f"{stage} sent no next step"
-        assert batches.run_chunk_stage(ctx, chunk_id, stage) == [], f"{stage} ran twice"
-    assert batches.run_chunk_stage(ctx, chunk_id, "label") == [], "fan-in fired with a chunk still open"
-    assert batches.run_chunk_stage(ctx, chunk_id, "label") == []
+        assert steps.run_chunk_stage(ctx, chunk_id, stage), f"{stage} sent no next step"
+        assert steps.run_chunk_stage(ctx, chunk_id, stage) == [], f"{stage} ran twice"
+    assert steps.run_chunk_stage(ctx, chunk_id, "label") == [], "fan-in fired with a chunk still open"
+    assert steps.run_chunk_stage(ctx, chunk_id, "label") == []
     with ctx.session() as s:
         labelled = s.scalar(select(func.count()).select_from(Shipment).where(Shipment.batch_id == batch_id))
         stages = set(s.scalars(select(Chunk.stage).where(Chunk.batch_id == batch_id)))
@@ -117,19 +117,19 @@ def test_each_stage_is_safe_to_run_twice(ctx) -> None:
 def test_allocation_takes_the_screened_chunks_that_follow_in_one_step(
     ctx: Context, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(batches, "ALLOCATE_RUN", 3)
+    monkeypatch.setattr(steps, "ALLOCATE_RUN", 3)
     small = Context(replace(ctx.settings, chunk_size=10), ctx.rules)
     session_name, _export, _ = prepare_demo(small, 60, seed=5)
     batch_id, first = batches.start_batch(small, session_name)
     chunks = [m.target for m in first]
     assert len(chunks) >= 6
-    handed = [m for c in reversed(chunks) for m in batches.run_chunk_stage(small, c, "screen")]
+    handed = [m for c in reversed(chunks) for m in steps.run_chunk_stage(small, c, "screen")]
     assert handed == [Next("allocate", chunks[0])], "only the first chunk's screen hands over to allocation"
 
-    step = batches.run_chunk_stage(small, chunks[0], "allocate")
+    step = steps.run_chunk_stage(small, chunks[0], "allocate")
     assert step == [*(Next("route", c) for c in chunks[:3]), Next("allocate", chunks[3])]
-    assert batches.run_chunk_stage(small, chunks[4], "allocate") == [], "not its turn: chunk 3 goes first"
-    rest = batches.run_chunk_stage(small, chunks[3], "allocate")
+    assert steps.run_chunk_stage(small, chunks[4], "allocate") == [], "not its turn: chunk 3 goes first"
+    rest = steps.run_chunk_stage(small, chunks[3], "allocate")
     assert rest[:3] == [Next("route", c) for c in chunks[3:6]]
     with small.session() as s:
         stages = dict(s.execute(select(Chunk.id, Chunk.stage).where(Chunk.batch_id == batch_id)).all())

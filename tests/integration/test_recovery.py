@@ -8,14 +8,14 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select, update
 
-from fulfilment import batches
+from fulfilment import batches, steps
 from fulfilment.config import load_settings
 from fulfilment.demo import prepare_demo
+from fulfilment.messages import dispatch
 from fulfilment.pipeline import context
 from fulfilment.store.models import AuditEntry, Batch, Chunk, Outbox, utcnow
 from fulfilment.sweeper import sweep
-from fulfilment.worker import dispatch
-from tests.conftest import fulfil_env
+from tests.conftest import fulfil_env, lose_push_messages
 from tests.e2e.test_cli import fulfil
 from tests.integration.test_tiktok_push import shop_ctx  # noqa: F401 - a fixture used below
 
@@ -24,7 +24,7 @@ def test_resume_finishes_a_batch_whose_messages_were_lost(embedded_env: dict[str
     ctx = context(load_settings())
     session_name, _export, _ = prepare_demo(ctx, 120, seed=4)
     batch_id, first = batches.start_batch(ctx, session_name)  # the messages are never sent
-    assert batches.run_chunk_stage(ctx, first[0].target, "screen")  # one chunk got a little further
+    assert steps.run_chunk_stage(ctx, first[0].target, "screen")  # one chunk got a little further
 
     result = fulfil(embedded_env, "batch", "resume", batch_id, "--json")
     assert result.returncode == 0, result.stderr
@@ -74,13 +74,13 @@ def test_sweeper_resends_pushes_whose_messages_were_lost_or_whose_worker_died(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     shop, ctx = shop_ctx
-    from fulfilment import runner, worker
+    from fulfilment import messages, runner
 
-    send, wait_for_pushes = worker.push_outbox.send, runner.wait_for_pushes
-    monkeypatch.setattr(worker.push_outbox, "send", lambda *_: None)  # every push message is lost (Redis restarted)
+    send, wait_for_pushes = messages.send, runner.wait_for_pushes
+    lose_push_messages(monkeypatch)  # every push message is lost (Redis restarted)
     monkeypatch.setattr(runner, "wait_for_pushes", lambda *_: 0)
     labelled = runner.run_batch(ctx, timeout_s=300)["counts"]["labelled"]
-    monkeypatch.setattr(worker.push_outbox, "send", send)
+    monkeypatch.setattr(messages, "send", send)
     monkeypatch.setattr(runner, "wait_for_pushes", wait_for_pushes)
     with ctx.session() as s:
         ids = list(s.scalars(select(Outbox.id).order_by(Outbox.id)))

@@ -468,8 +468,9 @@ def test_manifest_create_saves_each_carriers_scan_form_beside_the_manifest(ctx, 
 
 def planned_chunk(ctx, orders: int) -> int:
     """A one-chunk batch run up to the label stage, its shipments and purchase intents planned; its chunk id."""
-    from fulfilment.batches import run_chunk_stage, start_batch
+    from fulfilment.batches import start_batch
     from fulfilment.stages.label import plan_shipments
+    from fulfilment.steps import run_chunk_stage
     from fulfilment.store.models import Chunk
 
     batch_id, _ = start_batch(ctx, clean_orders(ctx, orders))
@@ -486,7 +487,7 @@ def test_a_chunk_sent_again_while_another_worker_buys_is_left_to_that_worker(ctx
 
     from sqlalchemy import update
 
-    from fulfilment.batches import run_chunk_stage
+    from fulfilment.steps import run_chunk_stage
     from fulfilment.store.models import Chunk, utcnow
 
     chunk_id = planned_chunk(ctx, 3)
@@ -512,8 +513,8 @@ def test_a_chunk_sent_again_while_another_worker_buys_is_left_to_that_worker(ctx
 
 
 def test_a_label_bought_for_an_order_cancelled_meanwhile_is_refunded(ctx, standin: ShippoStandIn) -> None:
-    from fulfilment.batches import run_chunk_stage
     from fulfilment.stages.label import refund_labels
+    from fulfilment.steps import run_chunk_stage
     from fulfilment.store.cancel import cancel_order
 
     chunk_id = planned_chunk(ctx, 3)

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from fulfilment import batches
+from fulfilment import batches, steps
 from fulfilment.batches import Next
 from fulfilment.config import load_settings
 from fulfilment.pipeline import context
@@ -82,7 +82,7 @@ def drain(ctx, first: list[Next], deliveries: int) -> list[BaseException]:
             with guard:
                 busy[0] += 1
             try:
-                for following in batches.run_chunk_stage(ctx, int(message.target), message.stage):
+                for following in steps.run_chunk_stage(ctx, int(message.target), message.stage):
                     if following.stage in ("screen", "allocate"):
                         for _ in range(deliveries):
                             work.put(following)

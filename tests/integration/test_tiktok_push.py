@@ -20,7 +20,7 @@ from fulfilment.pipeline import context
 from fulfilment.runner import run_batch
 from fulfilment.stages import push
 from fulfilment.store.models import Outbox, Shipment, utcnow
-from tests.conftest import fulfil_env
+from tests.conftest import fulfil_env, lose_push_messages
 from tests.e2e.test_cli import fulfil
 from tests.standins.fixtures import tiktok_env, tiktok_settings
 from tests.standins.tiktok import Faults, make_order
@@ -113,9 +113,9 @@ class CrashAfterSend:
 
 def test_a_worker_dying_between_send_and_commit_does_not_push_twice(shop_ctx, monkeypatch) -> None:
     shop, ctx = shop_ctx
-    from fulfilment import runner, worker
+    from fulfilment import runner
 
-    monkeypatch.setattr(worker.push_outbox, "send", lambda *_: None)  # label only: the pushes are made below
+    lose_push_messages(monkeypatch)  # label only: the pushes are made below
     monkeypatch.setattr(runner, "wait_for_pushes", lambda *_: 0)
     summary = run_batch(ctx, timeout_s=300)
     with ctx.session() as s:

@@ -21,6 +21,7 @@ from fulfilment.pipeline import context
 from fulfilment.runner import run_batch
 from fulfilment.store import stock
 from fulfilment.store.models import AuditEntry, Order, Outbox, Reservation, Shipment, ShipmentOrder, Stock, WebhookEvent
+from tests.conftest import lose_push_messages
 from tests.standins.fixtures import tiktok_env, tiktok_settings
 from tests.standins.tiktok import make_order
 
@@ -98,9 +99,9 @@ def test_cancelling_an_allocated_order_releases_its_reservation(hooked) -> None:
 
 def test_cancelling_a_labelled_order_voids_its_label_and_stops_its_push(hooked, monkeypatch) -> None:
     shop, ctx, client = hooked
-    from fulfilment import runner, worker
+    from fulfilment import runner
 
-    monkeypatch.setattr(worker.push_outbox, "send", lambda *_: None)  # keep the pushes open
+    lose_push_messages(monkeypatch)  # keep the pushes open
     monkeypatch.setattr(runner, "wait_for_pushes", lambda *_: 0)
     run_batch(ctx, timeout_s=300)
     with ctx.session() as s:

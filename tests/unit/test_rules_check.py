@@ -91,6 +91,12 @@ def test_yaml_syntax_error_names_line(tmp_path: Path) -> None:
     assert "carriers.yaml:" in error and "YAML syntax error" in error and "indentation" in error
 
 
+def test_a_tab_in_the_indentation_is_named_with_its_line(tmp_path: Path) -> None:
+    text = CARRIERS.replace("  usps:\n", "  usps:\n\tbad: 1\n", 1)
+    [error] = errors_for(tmp_path, carriers_yaml=text)
+    assert f"carriers.yaml:{line_of(text, 'bad: 1')}: (syntax)" in error and "found character '\\t'" in error
+
+
 def test_misspelt_field_gets_allowed_list(tmp_path: Path) -> None:
     error = carriers_error(tmp_path, "when: {weight_oz: {up_to: 15.99}}", "when: {weight_oz: {upto: 15.99}}")
     assert "rule light-usps.when.weight_oz.upto: unknown field" in error and "allowed here: above, up_to" in error
