@@ -22,10 +22,10 @@ from fulfilment.stages.route import route_chunk
 from fulfilment.stages.screen import screen_chunk
 from fulfilment.store import audit, purchases, stock
 from fulfilment.store.claims import Transitions, claim_chunk, locked, set_chunk_stage
+from fulfilment.store.db import one_of
 from fulfilment.store.document_options import with_options
 from fulfilment.store.inventory import sync_warehouses
 from fulfilment.store.models import Batch, Chunk, LiveSession, Order, Outbox, utcnow
-from fulfilment.store.orders import order_id_in
 
 ChunkStage = Callable[[Context, Session, int], None]
 CHUNK_STAGE_RUNNERS: dict[str, ChunkStage] = {
@@ -110,7 +110,7 @@ def start_batch(
                     continue
                 session.execute(
                     update(Order.__table__)
-                    .where(order_id_in(session, ids), Order.status == status)
+                    .where(one_of(session, Order.id, ids), Order.status == status)
                     .values(status=to_status, batch_id=batch.id, chunk_id=chunk.id, updated_at=utcnow())
                 )
                 why = f"claimed by batch {batch.id}" + (" to allocate again" if status == "backordered" else "")

@@ -37,6 +37,7 @@ from fulfilment.stages.shipping import ship_to
 from fulfilment.store import purchases, stock
 from fulfilment.store.bulk import insert_returning_ids, insert_rows
 from fulfilment.store.claims import StageOrder, Transitions, chunk_orders, claim_chunk, stage_orders
+from fulfilment.store.db import one_of
 from fulfilment.store.document_options import batch_options
 from fulfilment.store.models import (
     CatalogItem,
@@ -81,7 +82,7 @@ def _parts(session: Session, orders: list[StageOrder]) -> list[Part]:
     """Each order's reserved units per warehouse, orders in chunk order, warehouses in allocation order."""
     rows = session.execute(
         select(Reservation.order_id, Reservation.warehouse_code, Reservation.sku, Reservation.quantity)
-        .where(Reservation.order_id.in_([o.id for o in orders]), Reservation.status == "reserved")
+        .where(one_of(session, Reservation.order_id, [o.id for o in orders]), Reservation.status == "reserved")
         .order_by(Reservation.id)
     ).all()
     held: dict[str, dict[str, list[tuple[str, int]]]] = {}

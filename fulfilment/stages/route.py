@@ -20,6 +20,7 @@ from fulfilment.rules import Rules, WarehouseConfig
 from fulfilment.stages.shipping import ship_to
 from fulfilment.store import stock
 from fulfilment.store.claims import StageOrder, Transitions, chunk_orders
+from fulfilment.store.db import one_of
 from fulfilment.store.models import CatalogItem, Hold, LiveSession, utcnow
 
 ROUTE_HOLD = "ROUTE_HOLD"
@@ -140,7 +141,9 @@ def routing_inputs(session: Session, orders: list[StageOrder]) -> RoutingInputs:
     approved: dict[str, set[str]] = {}
     rows = session.execute(
         select(Hold.order_id, Hold.details).where(
-            Hold.order_id.in_([o.id for o in orders]), Hold.code == ROUTE_HOLD, Hold.resolution == "approved"
+            one_of(session, Hold.order_id, [o.id for o in orders]),
+            Hold.code == ROUTE_HOLD,
+            Hold.resolution == "approved",
         )
     )
     for order_id, details in rows:
