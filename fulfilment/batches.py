@@ -20,10 +20,10 @@ from fulfilment.domain.documents import DocumentOptions
 from fulfilment.pipeline import CHUNK_STAGES, Context
 from fulfilment.store import audit
 from fulfilment.store.claims import Transitions, locked
+from fulfilment.store.db import one_of
 from fulfilment.store.document_options import with_options
 from fulfilment.store.inventory import sync_warehouses
 from fulfilment.store.models import Batch, Chunk, LiveSession, Order, Outbox, utcnow
-from fulfilment.store.orders import order_id_in
 
 TERMINAL = ("completed", "completed_with_errors", "failed")
 ORDER_OUTCOMES = ("labelled", "held", "backordered", "failed")
@@ -101,7 +101,7 @@ def start_batch(
                     continue
                 session.execute(
                     update(Order.__table__)
-                    .where(order_id_in(session, ids), Order.status == status)
+                    .where(one_of(session, Order.id, ids), Order.status == status)
                     .values(status=to_status, batch_id=batch.id, chunk_id=chunk.id, updated_at=utcnow())
                 )
                 why = f"claimed by batch {batch.id}" + (" to allocate again" if status == "backordered" else "")

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import insert, or_, select, update
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from fulfilment.domain.orders import ship_by
 from fulfilment.domain.risk import burst_address_key
@@ -23,7 +23,7 @@ from fulfilment.pipeline import Context
 from fulfilment.stages.screen import hold_rows, hold_summary, screen_orders
 from fulfilment.stages.shipping import ship_to
 from fulfilment.store import stock
-from fulfilment.store.claims import move
+from fulfilment.store.claims import move, stage_orders
 from fulfilment.store.models import AuditEntry, Hold, LiveSession, Order, utcnow
 
 CANCELLATIONS_FILE = "cancellations.csv"
@@ -188,10 +188,10 @@ def park(session: Session, order_id: str, until: datetime, actor: str, note: str
 def rescreen(ctx: Context, session: Session, order_id: str, actor: str) -> Outcome:
     """Run the screen again on a held order (e.g. after its address was corrected): its open holds are
     replaced by the new ones; with none left it is approved."""
-    order = session.scalar(select(Order).where(Order.id == order_id).options(selectinload(Order.lines)))
-    if order is None or order.status != "held":
+    found = stage_orders(session, Order.id == order_id)
+    if not found or found[0].status != "held":
         return _lost(session, order_id)
-    holds = screen_orders(session, [order], ctx)[order_id]
+    holds = screen_orders(session, found, ctx)[order_id]
     if holds:
         why = "rescreened, still held: " + hold_summary(holds)
         if not move(session, order_id, "held", "held", actor, why):

@@ -172,13 +172,15 @@ def explain(
     """Show an order's facts, each rule in turn with the first condition that failed, the winner and the rates."""
     from fulfilment.cli import _context, fail
     from fulfilment.stages.route import MissingWeight, order_facts, routing_inputs
+    from fulfilment.store.claims import stage_orders
     from fulfilment.store.models import Order, utcnow
 
     ctx = _context()
     with ctx.session() as session:
-        order = session.get(Order, order_id)
-        if order is None:
+        found = stage_orders(session, Order.id == order_id)
+        if not found:
             raise fail(f"no order {order_id!r}")
+        order = found[0]
         inputs = routing_inputs(session, [order])
         now = utcnow()
         on = now.astimezone(ctx.settings.shop_timezone).date()

@@ -22,7 +22,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select, update
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from fulfilment.channels.base import outbox_channel
 from fulfilment.domain import line_items
@@ -36,7 +36,8 @@ from fulfilment.stages.route import RoutingInputs, pack_lines, route_parcel, rou
 from fulfilment.stages.shipping import ship_to
 from fulfilment.store import purchases, stock
 from fulfilment.store.bulk import insert_returning_ids, insert_rows
-from fulfilment.store.claims import Transitions, chunk_orders, claim_chunk
+from fulfilment.store.claims import StageOrder, Transitions, chunk_orders, claim_chunk, stage_orders
+from fulfilment.store.db import one_of
 from fulfilment.store.document_options import batch_options
 from fulfilment.store.models import (
     CatalogItem,
@@ -59,7 +60,7 @@ class LabelsPending(RuntimeError):
 class Part:
     """What one order ships from one warehouse: (sku, units) lines."""
 
-    order: Order
+    order: StageOrder
     warehouse: str
     items: list[tuple[str, int]]
 
@@ -77,11 +78,11 @@ class Parcel:
         return self.box.weight_oz
 
 
-def _parts(session: Session, orders: list[Order]) -> list[Part]:
+def _parts(session: Session, orders: list[StageOrder]) -> list[Part]:
     """Each order's reserved units per warehouse, orders in chunk order, warehouses in allocation order."""
     rows = session.execute(
         select(Reservation.order_id, Reservation.warehouse_code, Reservation.sku, Reservation.quantity)
-        .where(Reservation.order_id.in_([o.id for o in orders]), Reservation.status == "reserved")
+        .where(one_of(session, Reservation.order_id, [o.id for o in orders]), Reservation.status == "reserved")
         .order_by(Reservation.id)
     ).all()
     held: dict[str, dict[str, list[tuple[str, int]]]] = {}
@@ -96,7 +97,7 @@ def _parts(session: Session, orders: list[Order]) -> list[Part]:
     return parts
 
 
-def _buyer_address(order: Order) -> tuple[str, ...]:
+def _buyer_address(order: StageOrder) -> tuple[str, ...]:
     return address_key(order.buyer, order.ship_name, order.ship_street1, order.ship_street2, order.ship_zip)
 
 
@@ -137,12 +138,12 @@ def _packed(members: list[Part], catalog: dict[str, CatalogItem]) -> Box:
     )
 
 
-def _unit_weight(order: Order, sku: str) -> float | None:
+def _unit_weight(order: StageOrder, sku: str) -> float | None:
     """The unit weight the order's source gave for `sku` (its last line of that SKU), if any."""
     return next((line.unit_weight_oz for line in reversed(order.lines) if line.sku == sku), None)
 
 
-def _catalog(session: Session, orders: list[Order]) -> dict[str, CatalogItem]:
+def _catalog(session: Session, orders: list[StageOrder]) -> dict[str, CatalogItem]:
     skus = {line.sku for order in orders for line in order.lines}
     return {c.sku: c for c in session.scalars(select(CatalogItem).where(CatalogItem.sku.in_(skus)))}
 
@@ -304,7 +305,7 @@ def label_requests(ctx: Context, shipment_ids: list[int], label_format: str) -> 
         ):
             carried[shipment_id].append(order_id)
         ids = {o for os in carried.values() for o in os}
-        orders = list(session.scalars(select(Order).where(Order.id.in_(ids)).options(selectinload(Order.lines))))
+        orders = stage_orders(session, Order.id.in_(ids))
         catalog = _catalog(session, orders)
         parts: dict[tuple[str, str], Part] = {(p.order.id, p.warehouse): p for p in _parts(session, orders)}
     requests = []

@@ -19,8 +19,9 @@ from fulfilment.pipeline import Context
 from fulfilment.rules import Rules, WarehouseConfig
 from fulfilment.stages.shipping import ship_to
 from fulfilment.store import stock
-from fulfilment.store.claims import Transitions, chunk_orders
-from fulfilment.store.models import CatalogItem, Hold, LiveSession, Order, utcnow
+from fulfilment.store.claims import StageOrder, Transitions, chunk_orders
+from fulfilment.store.db import one_of
+from fulfilment.store.models import CatalogItem, Hold, LiveSession, utcnow
 
 ROUTE_HOLD = "ROUTE_HOLD"
 """Hold code of an order a routing rule sent to review."""
@@ -30,7 +31,7 @@ class MissingWeight(ValueError):
     """A SKU has no weight in the catalog nor in the order source."""
 
 
-def parcel_for(order: Order, catalog: Mapping[str, CatalogItem]) -> Parcel:
+def parcel_for(order: StageOrder, catalog: Mapping[str, CatalogItem]) -> Parcel:
     """Pack the order's lines, taking weights and boxes from the catalog, else the source's unit weight."""
     return pack_lines([(line.sku, line.quantity, line.unit_weight_oz) for line in order.lines], catalog)
 
@@ -79,7 +80,7 @@ def destination_facts(address: Address, warehouse: WarehouseConfig | None, rules
 
 
 def order_facts(
-    order: Order,
+    order: StageOrder,
     catalog: Mapping[str, CatalogItem],
     rules: Rules,
     session_name: str,
@@ -127,11 +128,11 @@ class RoutingInputs:
     session_names: dict[int, str]
     approved: dict[str, frozenset[str]]
 
-    def session_of(self, order: Order) -> str:
+    def session_of(self, order: StageOrder) -> str:
         return self.session_names.get(order.session_id or 0, "")
 
 
-def routing_inputs(session: Session, orders: list[Order]) -> RoutingInputs:
+def routing_inputs(session: Session, orders: list[StageOrder]) -> RoutingInputs:
     """Load the catalog rows, session names and approved ROUTE_HOLD rule ids (resolution `approved`) of the orders."""
     skus = {line.sku for order in orders for line in order.lines}
     catalog = {c.sku: c for c in session.scalars(select(CatalogItem).where(CatalogItem.sku.in_(skus)))}
@@ -140,7 +141,9 @@ def routing_inputs(session: Session, orders: list[Order]) -> RoutingInputs:
     approved: dict[str, set[str]] = {}
     rows = session.execute(
         select(Hold.order_id, Hold.details).where(
-            Hold.order_id.in_([o.id for o in orders]), Hold.code == ROUTE_HOLD, Hold.resolution == "approved"
+            one_of(session, Hold.order_id, [o.id for o in orders]),
+            Hold.code == ROUTE_HOLD,
+            Hold.resolution == "approved",
         )
     )
     for order_id, details in rows:
@@ -205,7 +208,7 @@ def route_chunk(ctx: Context, session: Session, chunk_id: int) -> None:
 
 
 def route_parcel(
-    ctx: Context, inputs: RoutingInputs, parcel: Parcel, order: Order, warehouse_code: str, now: datetime
+    ctx: Context, inputs: RoutingInputs, parcel: Parcel, order: StageOrder, warehouse_code: str, now: datetime
 ) -> RouteDecision:
     """The service for a parcel other than the order's own (a split part, several orders combined) to the order's
     address from a warehouse, decided by the same rules over the same facts (`inputs` loaded for the chunk)."""

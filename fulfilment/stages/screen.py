@@ -10,12 +10,12 @@ from sqlalchemy.orm import Session
 from fulfilment.domain.risk import RiskHold, screen
 from fulfilment.pipeline import Context
 from fulfilment.stages.shipping import screen_input
-from fulfilment.store.claims import Transitions, chunk_orders
-from fulfilment.store.models import Hold, Order, utcnow
+from fulfilment.store.claims import StageOrder, Transitions, chunk_orders
+from fulfilment.store.models import Hold, utcnow
 from fulfilment.store.risk import risk_context
 
 
-def screen_orders(session: Session, orders: Sequence[Order], ctx: Context) -> dict[str, list[RiskHold]]:
+def screen_orders(session: Session, orders: Sequence[StageOrder], ctx: Context) -> dict[str, list[RiskHold]]:
     """The holds per order id, with the context (buyer history, nearby orders) loaded in bulk."""
     inputs = [screen_input(o) for o in orders]
     rules = ctx.rules.risk

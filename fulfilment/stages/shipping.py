@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from fulfilment.domain.orders import Address
 from fulfilment.domain.risk import ScreenOrder
+from fulfilment.store.claims import StageOrder
 from fulfilment.store.models import Order
 
 CANCEL_REQUEST_KEYS = ("buyer_cancel_request", "cancel_reason")
 """`extra` keys that say the buyer asked to cancel (JSON import flag; an export's Cancel Reason on a to-ship order)."""
 
 
-def ship_to(order: Order) -> Address:
+def ship_to(order: Order | StageOrder) -> Address:
     """The order's destination as a domain Address."""
     return Address(
         name=order.ship_name,
@@ -24,8 +25,8 @@ def ship_to(order: Order) -> Address:
     )
 
 
-def screen_input(order: Order) -> ScreenOrder:
-    """What the risk screen reads of a stored order (with its lines loaded)."""
+def screen_input(order: StageOrder) -> ScreenOrder:
+    """What the risk screen reads of a stored order."""
     extra = order.extra or {}
     return ScreenOrder(
         id=order.id,

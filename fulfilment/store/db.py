@@ -10,12 +10,12 @@ from __future__ import annotations
 import atexit
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, inspect, text
+from sqlalchemy import ARRAY, ColumnElement, Engine, create_engine, event, inspect, literal, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -28,6 +28,15 @@ _REVISION_LINE = re.compile(r'^(down_revision|revision)\b[^=\n]*=\s*(?:"([^"]+)"
 def is_sqlite(engine: Engine) -> bool:
     """True for the embedded SQLite database."""
     return engine.dialect.name == "sqlite"
+
+
+def one_of(session: Session, column: Any, values: Collection[Any]) -> ColumnElement[bool]:
+    """`column` is one of `values`: one array parameter on PostgreSQL, so the statement's text is the same
+    whatever the count (the driver parses it once and prepares it; an IN list is new text, parsed again, for each
+    count), an IN list on SQLite."""
+    if is_sqlite(session.get_bind()):  # type: ignore[arg-type]
+        return column.in_(values)  # type: ignore[no-any-return]
+    return column == literal(list(values), ARRAY(column.type)).any_()  # type: ignore[no-any-return]
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -6,9 +6,8 @@ import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
-from sqlalchemy import ARRAY, String, bindparam, delete, literal, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
 from fulfilment.domain.orders import ImportedOrder
@@ -16,7 +15,7 @@ from fulfilment.domain.risk import burst_address_key
 from fulfilment.store import audit
 from fulfilment.store.bulk import analyze, insert_rows
 from fulfilment.store.claims import locked
-from fulfilment.store.db import is_sqlite
+from fulfilment.store.db import one_of
 from fulfilment.store.models import LiveSession, Order, OrderLineRow, utcnow
 
 LOOKUP_BATCH = 5000
@@ -123,13 +122,6 @@ def _line_rows(order: ImportedOrder) -> list[dict[str, object]]:
     ]
 
 
-def order_id_in(session: Session, ids: list[str]) -> Any:
-    """`orders.id` is one of `ids`: one array parameter on PostgreSQL (one plan, whatever the count)."""
-    if is_sqlite(session.get_bind()):  # type: ignore[arg-type]
-        return Order.id.in_(ids)
-    return Order.id == literal(ids, ARRAY(String)).any_()
-
-
 def _update_orders(session: Session, rows: list[dict[str, object]]) -> None:
     """Replace the stored values of existing orders, one executemany for all of them."""
     shape = [k for k in rows[0] if k != "id"]
@@ -166,7 +158,7 @@ def upsert_orders(
     for start in range(0, len(orders), LOOKUP_BATCH):
         part = orders[start : start + LOOKUP_BATCH]
         query = select(Order.id, Order.status, Order.digest, Order.batch_id).where(
-            order_id_in(session, [o.id for o in part])  # type: ignore[arg-type]
+            one_of(session, Order.id, [o.id for o in part])
         )
         stored = {row.id: row for row in session.execute(locked(session, query))}
         new_orders, new_lines, changed, changes = [], [], [], []
