@@ -3,13 +3,8 @@ before each warehouse and optionally the packing slips; a pick list per warehous
 
 from __future__ import annotations
 
-import importlib
-import multiprocessing
-import os
 import shutil
 from collections import defaultdict
-from concurrent.futures import Future, ProcessPoolExecutor
-from contextlib import ExitStack
 from functools import partial
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -246,65 +241,32 @@ def _slip_pages(path: Path, counts: list[int]) -> list[list[Page]]:
     return pages
 
 
-SLIPS_APART_FROM = 5000
-"""From this many parcels on, on a machine with more than one core, separate packing slips are drawn in a process of
-their own while this one merges the labels. The process takes about 0.3 s to start (beside this one reading what the
-slips say) and drawing a slip costs about as much as merging a label, so fewer slips are drawn sooner here; 10,000
-take about 0.6 s."""
-
-
-def _slips_process(stack: ExitStack, parcels: int) -> ProcessPoolExecutor | None:
-    """A process of its own to draw the separate packing slips of `parcels` parcels in, shut down with `stack`;
-    None when there are too few of them for one to pay off, or one core."""
-    if parcels < SLIPS_APART_FROM or (os.cpu_count() or 1) < 2:
-        return None
-    pool = ProcessPoolExecutor(
-        1,
-        mp_context=multiprocessing.get_context("spawn"),  # fork is unsafe in a process with threads (a worker's)
-        initializer=importlib.import_module,
-        initargs=(render_packing_slips.__module__,),
-    )
-    stack.enter_context(pool)
-    pool.submit(os.getpid)  # start it (and load the renderer) now, while this process reads what the slips say
-    return pool
-
-
 def write_documents(
     ctx: Context, session: Session, batch_id: str, options: DocumentOptions | None = None
 ) -> dict[str, str | None]:
     """Write the batch's merged labels (labels.pdf or labels.zpl, in picking order, with the options stored
     with the batch unless `options` are given), pick-list.pdf and packing slips; returns the paths by output
-    name (None for a file this run does not write). Each file is replaced whole (see :func:`write_atomically`);
-    separate packing slips of a large batch are drawn in another process while this one merges the labels."""
+    name (None for a file this run does not write). Each file is replaced whole (see :func:`write_atomically`)."""
     options = options or batch_options(session, batch_id, ctx.settings.documents)
     folder = ctx.batch_dir(batch_id)
     work = folder / "work"
     work.mkdir(exist_ok=True)
     shipments, contents = _contents(session, batch_id)
+    names, catalog = _names(session, batch_id)
+    ordered = picking_order(shipments, contents, {w.code: i for i, w in enumerate(ctx.rules.warehouses)})
     pick_list = folder / "pick-list.pdf"
+    sections = pick_sections(ctx, ordered, contents, names, catalog)
+    write_atomically(pick_list, partial(render_pick_list, sections, title=f"Pick list — batch {batch_id}"))
     outputs: dict[str, str | None] = {"pick_list_pdf": str(pick_list), "packing_slips_pdf": None}
-    with ExitStack() as stack:
-        apart = _slips_process(stack, len(shipments)) if options.packing_slips == "separate" else None
-        names, catalog = _names(session, batch_id)
-        ordered = picking_order(shipments, contents, {w.code: i for i, w in enumerate(ctx.rules.warehouses)})
-        slips_written: Future[list[int]] | None = None
-        slip_pages: list[list[Page]] | None = None
-        if options.packing_slips != "off":
-            slips = packing_slips(ctx, session, batch_id, ordered, contents, names, catalog)
-            if options.packing_slips == "interleaved":
-                slip_pages = _slip_pages(work / "slips.pdf", render_packing_slips(slips, work / "slips.pdf"))
-            else:
-                outputs["packing_slips_pdf"] = str(folder / "packing-slips.pdf")
-                write = partial(write_atomically, folder / "packing-slips.pdf", partial(render_packing_slips, slips))
-                if apart is None:
-                    write()
-                else:
-                    slips_written = apart.submit(write)
-        sections = pick_sections(ctx, ordered, contents, names, catalog)
-        write_atomically(pick_list, partial(render_pick_list, sections, title=f"Pick list — batch {batch_id}"))
-        merged = _merge_labels(ctx, session, batch_id, options, ordered, contents, slip_pages, work)
-        if slips_written is not None:
-            slips_written.result()
+    slip_pages = None
+    if options.packing_slips != "off":
+        slips = packing_slips(ctx, session, batch_id, ordered, contents, names, catalog)
+        if options.packing_slips == "separate":
+            outputs["packing_slips_pdf"] = str(folder / "packing-slips.pdf")
+            write_atomically(folder / "packing-slips.pdf", partial(render_packing_slips, slips))
+        else:
+            slip_pages = _slip_pages(work / "slips.pdf", render_packing_slips(slips, work / "slips.pdf"))
+    merged = _merge_labels(ctx, session, batch_id, options, ordered, contents, slip_pages, work)
     outputs.update({"labels_pdf": None, "labels_zpl": None, f"labels_{options.label_format}": str(merged)})
     shutil.rmtree(work)
     return outputs
