@@ -94,6 +94,7 @@ def start_batch(
         batch.chunk_count = len(chunks)
         session.add_all(chunks)
         session.flush()
+        claims: list[tuple[str, str | None, str, str]] = []
         for chunk, part in zip(chunks, parts, strict=True):
             for status, to_status in CLAIMABLE.items():
                 ids = [r.id for r in part if r.status == status]
@@ -105,7 +106,8 @@ def start_batch(
                     .values(status=to_status, batch_id=batch.id, chunk_id=chunk.id, updated_at=utcnow())
                 )
                 why = f"claimed by batch {batch.id}" + (" to allocate again" if status == "backordered" else "")
-                audit.record(session, "order", [(i, status, to_status, why) for i in ids], actor)
+                claims.extend((i, status, to_status, why) for i in ids)
+        audit.record(session, "order", claims, actor)  # one COPY for the whole batch, not one per chunk
         audit.record(
             session,
             "batch",
