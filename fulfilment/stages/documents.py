@@ -3,8 +3,10 @@ before each warehouse and optionally the packing slips; a pick list per warehous
 
 from __future__ import annotations
 
-import shutil
+import tempfile
 from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -241,6 +243,15 @@ def _slip_pages(path: Path, counts: list[int]) -> list[list[Page]]:
     return pages
 
 
+@contextmanager
+def _work_folder(folder: Path) -> Iterator[Path]:
+    """A folder of its own inside `folder` for the pages one run merges from, removed when the run ends (or
+    fails): a reprint and the batch's documents step running at once never delete each other's files."""
+    folder.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".work-", dir=folder) as work:
+        yield Path(work)
+
+
 def write_documents(
     ctx: Context, session: Session, batch_id: str, options: DocumentOptions | None = None
 ) -> dict[str, str | None]:
@@ -249,8 +260,13 @@ def write_documents(
     name (None for a file this run does not write). Each file is replaced whole (see :func:`write_atomically`)."""
     options = options or batch_options(session, batch_id, ctx.settings.documents)
     folder = ctx.batch_dir(batch_id)
-    work = folder / "work"
-    work.mkdir(exist_ok=True)
+    with _work_folder(folder) as work:
+        return _write_documents(ctx, session, batch_id, options, folder, work)
+
+
+def _write_documents(
+    ctx: Context, session: Session, batch_id: str, options: DocumentOptions, folder: Path, work: Path
+) -> dict[str, str | None]:
     shipments, contents = _contents(session, batch_id)
     names, catalog = _names(session, batch_id)
     ordered = picking_order(shipments, contents, {w.code: i for i, w in enumerate(ctx.rules.warehouses)})
@@ -268,7 +284,6 @@ def write_documents(
             slip_pages = _slip_pages(work / "slips.pdf", render_packing_slips(slips, work / "slips.pdf"))
     merged = _merge_labels(ctx, session, batch_id, options, ordered, contents, slip_pages, work)
     outputs.update({"labels_pdf": None, "labels_zpl": None, f"labels_{options.label_format}": str(merged)})
-    shutil.rmtree(work)
     return outputs
 
 
@@ -320,10 +335,9 @@ def write_order_labels(ctx: Context, session: Session, order_id: str) -> tuple[P
     label_format = formats.pop()
     shipments = [s for s, _ in rows]
     folder = ctx.batch_dir(shipments[0].batch_id)
-    work = folder / "work"
-    sources = _label_sources(session, LabelFile.id.in_({s.label_file_id for s in shipments}), work, label_format)
     out = folder / f"reprint-{order_id}.{label_format}"
-    pages = [(sources[s.label_file_id], s.label_page) for s in shipments]  # type: ignore[index]
-    count = write_atomically(out, partial(merge_zpl if label_format == "zpl" else merge_pages, pages))
-    shutil.rmtree(work)
+    with _work_folder(folder) as work:
+        sources = _label_sources(session, LabelFile.id.in_({s.label_file_id for s in shipments}), work, label_format)
+        pages = [(sources[s.label_file_id], s.label_page) for s in shipments]  # type: ignore[index]
+        count = write_atomically(out, partial(merge_zpl if label_format == "zpl" else merge_pages, pages))
     return out, count

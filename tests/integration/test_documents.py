@@ -175,10 +175,19 @@ def test_reprint_gives_the_same_label_pages(ctx: Context) -> None:
     with ctx.session() as s:
         files_before = s.scalar(select(func.count()).select_from(LabelFile))
         order_id = s.scalar(select(ShipmentOrder.order_id).join(Shipment).where(Shipment.batch_id == batch_id).limit(1))
+    folder = Path(summary["outputs"]["labels_pdf"]).parent
+    files = sorted(p.name for p in folder.iterdir())
+    other_run = folder / ".work-other" / "labels-1.pdf"  # what a concurrent run merges from
+    other_run.parent.mkdir()
+    other_run.write_bytes(b"%PDF-")
     result = reprint(ctx, batch_id)
     after = [p.get_contents().get_data() for p in PdfReader(result["outputs"]["labels_pdf"]).pages]
     assert after == before
     single = reprint(ctx, order_id)
+    assert other_run.read_bytes() == b"%PDF-", "each run merges from a folder of its own and removes only that"
+    other_run.unlink()
+    other_run.parent.rmdir()
+    assert sorted(p.name for p in folder.iterdir()) == sorted([*files, Path(single["path"]).name])
     texts = code128_texts(Path(single["path"]))
     with ctx.session() as s:
         tracking = set(
