@@ -91,6 +91,19 @@ def load_yaml(path: Path) -> Any:
         raise ConfigInvalid([ConfigError(str(path), 0, "(file)", f"not UTF-8 text: {exc.reason}")]) from None
     try:
         return _parse(text)
+    except yaml.reader.ReaderError as exc:
+        line = text.count("\n", 0, exc.position) + 1
+        raise ConfigInvalid(
+            [
+                ConfigError(
+                    str(path),
+                    line,
+                    "(file)",
+                    f"character #x{exc.character:04x} is not allowed in YAML ({exc.reason})",
+                    f'remove it, or write it as the escape "\\x{exc.character:02x}" inside double quotes',
+                )
+            ]
+        ) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 0

@@ -97,6 +97,14 @@ def test_a_tab_in_the_indentation_is_named_with_its_line(tmp_path: Path) -> None
     assert f"carriers.yaml:{line_of(text, 'bad: 1')}: (syntax)" in error and "found character '\\t'" in error
 
 
+@pytest.mark.parametrize("character", ["\x00", "\x07", "\ufffe"])
+def test_a_control_character_is_named_with_its_line_not_a_crash(tmp_path: Path, character: str) -> None:
+    text = CARRIERS.replace("  usps:\n", f"  usps:\n    note: a{character}b\n", 1)
+    [error] = errors_for(tmp_path, carriers_yaml=text)
+    code = f"{ord(character):04x}"
+    assert f"carriers.yaml:{line_of(text, 'note: a')}: (file): character #x{code} is not allowed" in error
+
+
 def test_misspelt_field_gets_allowed_list(tmp_path: Path) -> None:
     error = carriers_error(tmp_path, "when: {weight_oz: {up_to: 15.99}}", "when: {weight_oz: {upto: 15.99}}")
     assert "rule light-usps.when.weight_oz.upto: unknown field" in error and "allowed here: above, up_to" in error
