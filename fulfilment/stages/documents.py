@@ -3,10 +3,7 @@ before each warehouse and optionally the packing slips; a pick list per warehous
 
 from __future__ import annotations
 
-import tempfile
 from collections import defaultdict
-from collections.abc import Iterator
-from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -21,6 +18,7 @@ from fulfilment.labels.merge import merge_pages
 from fulfilment.labels.packing_slips import render_packing_slips
 from fulfilment.labels.picklist import render_pick_list
 from fulfilment.labels.provider import CONTENT_TYPES, FORMATS
+from fulfilment.labels.scratch import work_folder
 from fulfilment.labels.separators import Separator, render_separators_pdf, separators_zpl
 from fulfilment.labels.zpl import merge_zpl
 from fulfilment.pipeline import Context
@@ -243,15 +241,6 @@ def _slip_pages(path: Path, counts: list[int]) -> list[list[Page]]:
     return pages
 
 
-@contextmanager
-def _work_folder(folder: Path) -> Iterator[Path]:
-    """A folder of its own inside `folder` for the pages one run merges from, removed when the run ends (or
-    fails): a reprint and the batch's documents step running at once never delete each other's files."""
-    folder.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix=".work-", dir=folder) as work:
-        yield Path(work)
-
-
 def write_documents(
     ctx: Context, session: Session, batch_id: str, options: DocumentOptions | None = None
 ) -> dict[str, str | None]:
@@ -260,7 +249,7 @@ def write_documents(
     name (None for a file this run does not write). Each file is replaced whole (see :func:`write_atomically`)."""
     options = options or batch_options(session, batch_id, ctx.settings.documents)
     folder = ctx.batch_dir(batch_id)
-    with _work_folder(folder) as work:
+    with work_folder(folder) as work:
         return _write_documents(ctx, session, batch_id, options, folder, work)
 
 
@@ -336,7 +325,7 @@ def write_order_labels(ctx: Context, session: Session, order_id: str) -> tuple[P
     shipments = [s for s, _ in rows]
     folder = ctx.batch_dir(shipments[0].batch_id)
     out = folder / f"reprint-{order_id}.{label_format}"
-    with _work_folder(folder) as work:
+    with work_folder(folder) as work:
         sources = _label_sources(session, LabelFile.id.in_({s.label_file_id for s in shipments}), work, label_format)
         pages = [(sources[s.label_file_id], s.label_page) for s in shipments]  # type: ignore[index]
         count = write_atomically(out, partial(merge_zpl if label_format == "zpl" else merge_pages, pages))

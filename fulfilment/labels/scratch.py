@@ -1,0 +1,67 @@
+"""Private work folders for the runs that merge documents, and the removal of what killed runs left behind."""
+
+from __future__ import annotations
+
+import fcntl
+import re
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+WORK_PREFIX = ".work-"
+LOCK = ".lock"
+WORK_GRACE_S = 60.0
+"""A work folder younger than this is never removed: its run may not have taken its lock yet."""
+TEMPORARY_AGE_S = 3600.0
+"""A temporary file of `write_atomically` untouched this long is no longer being written."""
+_TEMPORARY = re.compile(r"\..+\.[0-9a-f]{8}\.tmp")
+
+
+@contextmanager
+def work_folder(folder: Path) -> Iterator[Path]:
+    """A folder of its own inside `folder` (created if missing) for the pages one run merges from, locked while
+    the run holds it and removed when the run ends or fails, so runs at once never delete each other's files.
+    What killed runs left in `folder` is removed first (see :func:`remove_leftovers`)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    remove_leftovers(folder)
+    work = Path(tempfile.mkdtemp(prefix=WORK_PREFIX, dir=folder))
+    with open(work / LOCK, "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield work
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def remove_leftovers(folder: Path, now: float | None = None) -> list[str]:
+    """Remove from `folder` the work folders no run holds (no lock taken, older than WORK_GRACE_S) and the
+    temporary files untouched for TEMPORARY_AGE_S that a killed run left; returns their names."""
+    now = time.time() if now is None else now
+    removed = []
+    for path in folder.iterdir():
+        if path.name.startswith(WORK_PREFIX) and path.is_dir():
+            if now - path.stat().st_mtime >= WORK_GRACE_S and _remove_if_unheld(path):
+                removed.append(path.name)
+        elif _TEMPORARY.fullmatch(path.name) and now - path.stat().st_mtime >= TEMPORARY_AGE_S:
+            path.unlink(missing_ok=True)
+            removed.append(path.name)
+    return removed
+
+
+def _remove_if_unheld(work: Path) -> bool:
+    """Remove `work` unless a live run holds its lock (the lock of a killed process is released with it)."""
+    try:
+        lock = open(work / LOCK, "a")  # noqa: SIM115 — held across the removal below
+    except FileNotFoundError:  # the run died before taking its lock
+        shutil.rmtree(work, ignore_errors=True)
+        return True
+    with lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        shutil.rmtree(work, ignore_errors=True)
+        return True
