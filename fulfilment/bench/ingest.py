@@ -124,8 +124,13 @@ def import_once(path: Path, work: Path) -> dict[str, Any]:
 
 
 def run(n: int = DEFAULT_N) -> dict[str, Any]:
-    """Write an `n`-row export as CSV and XLSX and measure the floor and the import of each."""
-    work = Path(tempfile.mkdtemp(prefix="fulfil-bench-ingest-"))
+    """Write an `n`-row export as CSV and XLSX and measure the floor and the import of each, in a work folder
+    removed afterwards."""
+    with tempfile.TemporaryDirectory(prefix="fulfil-bench-ingest-") as work:
+        return _measure(n, Path(work))
+
+
+def _measure(n: int, work: Path) -> dict[str, Any]:
     orders = export_orders(n)
     results: dict[str, Any] = {"rows": n, "orders": len(orders), "runs": []}
     for fmt in FORMATS:
