@@ -14,13 +14,14 @@ from sqlalchemy.orm import Session
 from fulfilment import batches as batch_runs
 from fulfilment.pipeline import Context
 from fulfilment.store.document_options import file_outputs
-from fulfilment.store.models import Batch, Chunk, LiveSession, Order
+from fulfilment.store.models import Batch, Chunk, LiveSession, Order, ScheduledRun
 from fulfilment.sweeper import sweep
 from fulfilment.web.auth import Packer, context_of
 from fulfilment.web.views import render
 
 router = APIRouter()
 BATCHES_SHOWN = 50
+SCHEDULED_SHOWN = 20
 FAILED_SHOWN = 200
 
 
@@ -44,6 +45,9 @@ def home(request: Request, staff: Packer) -> Response:
         by_session = _counts_by(session, Order.session_id, [s.id for s in live])
         by_batch = _counts_by(session, Order.batch_id, [b.id for b in recent])
         pending = session.scalar(select(func.count()).where(Order.status == "pending")) or 0
+        scheduled = list(
+            session.scalars(select(ScheduledRun).order_by(ScheduledRun.run_at.desc()).limit(SCHEDULED_SHOWN))
+        )
     return render(
         request,
         "home.html",
@@ -51,6 +55,7 @@ def home(request: Request, staff: Packer) -> Response:
         live=[(s, by_session[s.id]) for s in live],
         batches=[(b, by_batch[b.id]) for b in recent],
         pending=pending,
+        scheduled=scheduled,
         retried=request.query_params.get("retried"),
     )
 

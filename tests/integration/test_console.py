@@ -7,6 +7,7 @@ import html
 import re
 import time
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -23,7 +24,7 @@ from fulfilment.domain.documents import DocumentOptions
 from fulfilment.pipeline import Context, context
 from fulfilment.runner import resume_batch, run_batch
 from fulfilment.stages.shipping import ship_to
-from fulfilment.store.models import AuditEntry, Batch, Buyer, Chunk, Hold, Order, Reservation
+from fulfilment.store.models import AuditEntry, Batch, Buyer, Chunk, Hold, Order, Reservation, ScheduledRun, utcnow
 from fulfilment.store.users import add_user
 from fulfilment.web import create_app
 from tests.conftest import fulfil_env
@@ -189,6 +190,30 @@ def test_rules_stock_order_and_health_pages(ctx: Context, client: TestClient) ->
     assert "<script>alert" not in order and "&lt;script&gt;alert(1)&lt;/script&gt;" in order
     assert client.get("/orders/nope").status_code == 404
     assert client.get("/health").json() == {"status": "ok", "database": "ok", "broker": "in-process"}
+
+
+def test_the_home_page_shows_scheduled_runs_with_their_outcome(ctx: Context, client: TestClient) -> None:
+    assert "Nothing scheduled" in client.get("/").text
+    now = utcnow()
+    with ctx.session() as session:
+        session.add_all(
+            [
+                ScheduledRun(kind="post_stream", session_name="Sunday live", run_at=now + timedelta(minutes=5)),
+                ScheduledRun(kind="batch", schedule="nightly", run_at=now - timedelta(hours=1), status="done",
+                             batch_id="B20261207-020000-abcd"),
+                ScheduledRun(kind="pull", schedule="hourly-pull", run_at=now - timedelta(hours=2), status="skipped",
+                             error="the TikTok API is not configured (TIKTOK_APP_KEY etc.)"),
+                ScheduledRun(kind="batch", schedule="noon", run_at=now - timedelta(hours=3), status="failed",
+                             error="database <unreachable>"),
+            ]
+        )  # fmt: skip
+    table = client.get("/").text.split('id="scheduled"', 1)[1].split("</table>", 1)[0]
+    rows = re.findall(r"<tr>(.*?)</tr>", table, re.S)[1:]
+    assert [re.findall(r'class="pill (\w+)"', row) for row in rows] == [["due"], ["done"], ["skipped"], ["failed"]]
+    assert "post-stream batch of Sunday live" in rows[0]
+    assert 'href="/batches/B20261207-020000-abcd"' in rows[1] and "nightly" in rows[1]
+    assert "TIKTOK_APP_KEY" in rows[2] and "hourly-pull" in rows[2]
+    assert "database &lt;unreachable&gt;" in rows[3], "an error is shown, escaped"
 
 
 def test_review_queue_lists_held_orders_oldest_first_with_reasons_and_history(ctx: Context) -> None:
