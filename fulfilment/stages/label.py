@@ -468,8 +468,10 @@ def label_chunk(ctx: Context, session: Session, chunk_id: int) -> None:
         for r in by_order[oid]
     ]
     insert_rows(session, Outbox.__table__, outbox)
+    moves.apply(session)
+    # The stock rows last, so the transaction holds their locks (every chunk of the batch shares them) only
+    # from here to its commit: labelling chunks on other threads queued behind each other's order updates.
     if labelled and failed:  # lock every stock row both touch in the global order first: no lock out of order
         stock.available(session, {line.sku for order in orders for line in order.lines}, lock=True)
     stock.deduct(session, labelled)
     stock.release(session, failed)
-    moves.apply(session)
