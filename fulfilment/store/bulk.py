@@ -4,6 +4,7 @@ the planner's statistics after such a load."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Table, text
@@ -25,24 +26,33 @@ def insert_rows(session: Session, table: Table, rows: Sequence[Mapping[str, Any]
         connection.execute(table.insert(), list(rows))
         return
     names = list(rows[0])
-    defaults = {
-        column.name: column.default
+    defaults = [
+        column.default
         for column in table.columns
         if column.name not in rows[0] and column.default is not None and not column.primary_key
-    }
-    columns = [table.columns[name] for name in names + list(defaults)]
+    ]
+    columns = [table.columns[name] for name in names] + [default.column for default in defaults]
     dialect = connection.dialect
     processors = [column.type._cached_bind_processor(dialect) for column in columns]  # noqa: SLF001
+    given = itemgetter(*names) if len(names) > 1 else lambda row: (row[names[0]],)
+    # Per row, only the columns that need work: a bind processor (times, JSON) or a callable default (utcnow, dict).
+    scalars = [default.arg if default.is_scalar else None for default in defaults]
+    makers = [None] * len(names) + [None if default.is_scalar else default.arg for default in defaults]
+    steps = [
+        (number, processor, make)
+        for number, (processor, make) in enumerate(zip(processors, makers, strict=True))
+        if processor is not None or make is not None
+    ]
     quote = dialect.identifier_preparer.quote
     sql = f"COPY {quote(table.name)} ({', '.join(quote(c.name) for c in columns)}) FROM STDIN"
     with connection.connection.driver_connection.cursor() as cursor, cursor.copy(sql) as copy:  # type: ignore[union-attr]
+        write = copy.write_row
         for row in rows:
-            values = [row[name] for name in names]
-            values.extend(
-                default.arg if default.is_scalar else default.arg(None)  # type: ignore[attr-defined]
-                for default in defaults.values()
-            )
-            copy.write_row([value if p is None else p(value) for p, value in zip(processors, values, strict=True)])
+            values = [*given(row), *scalars]
+            for number, processor, make in steps:
+                value = values[number] if make is None else make(None)
+                values[number] = value if processor is None else processor(value)
+            write(values)
 
 
 def insert_returning_ids(session: Session, table: Table, rows: Sequence[Mapping[str, Any]]) -> list[int]:

@@ -41,6 +41,10 @@ class UpsertCounts:
         }
 
 
+_DIGEST_JSON = json.JSONEncoder(default=str)
+"""The encoder `json.dumps(payload, default=str)` would build, built once (it otherwise builds one per call)."""
+
+
 def digest(order: ImportedOrder) -> str:
     """A fingerprint of everything an import can change, to tell a re-export with changes from a repeat."""
     a = order.ship_to
@@ -62,7 +66,7 @@ def digest(order: ImportedOrder) -> str:
         order.buyer_message,
         [(ln.sku, ln.quantity, str(ln.unit_price), ln.name, ln.unit_weight_oz) for ln in order.lines],
     ]
-    return hashlib.sha256(json.dumps(payload, default=str).encode()).hexdigest()
+    return hashlib.sha256(_DIGEST_JSON.encode(payload).encode()).hexdigest()
 
 
 def session_id(session: Session, name: str) -> int:
