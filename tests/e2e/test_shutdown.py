@@ -67,12 +67,19 @@ def _outcomes(url: str) -> list[tuple]:
         engine.dispose()
 
 
+def _interruptible() -> None:
+    """Give the child the default SIGINT action: tests started in the background by a shell without job control
+    inherit SIGINT ignored, and a Python started so installs no KeyboardInterrupt handler (Ctrl-C never reaches it)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _batch_run(env: dict[str, str], *args: str) -> subprocess.Popen[str]:
     base = {k: v for k, v in os.environ.items() if not k.startswith("FULFILMENT_")}
     return subprocess.Popen(
         [*FULFIL, "batch", "run", "--json", *args],
         env={**base, **env},
         cwd=ROOT,
+        preexec_fn=_interruptible,  # noqa: PLW1509 — one async-signal-safe call before exec
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
