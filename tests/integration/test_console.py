@@ -207,7 +207,9 @@ def test_the_home_page_shows_scheduled_runs_with_their_outcome(ctx: Context, cli
                              error="database <unreachable>"),
             ]
         )  # fmt: skip
-    table = client.get("/").text.split('id="scheduled"', 1)[1].split("</table>", 1)[0]
+    page = client.get("/").text
+    assert page.count('id="scheduled"') == 1 and "<title>Batches" in page
+    table = page.split('id="scheduled"', 1)[1].split("</table>", 1)[0]
     rows = re.findall(r"<tr>(.*?)</tr>", table, re.S)[1:]
     assert [re.findall(r'class="pill (\w+)"', row) for row in rows] == [["due"], ["done"], ["skipped"], ["failed"]]
     assert "post-stream batch of Sunday live" in rows[0]
