@@ -81,6 +81,11 @@ def _parse(text: str) -> Any:
         return yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
 
 
+def _escape(code: int) -> str:
+    """How a double-quoted YAML string writes character `code`."""
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
 def load_yaml(path: Path) -> Any:
     """Parse a YAML file; syntax errors become a ConfigInvalid naming the file and line."""
     try:
@@ -100,7 +105,7 @@ def load_yaml(path: Path) -> Any:
                     line,
                     "(file)",
                     f"character #x{exc.character:04x} is not allowed in YAML ({exc.reason})",
-                    f'remove it, or write it as the escape "\\x{exc.character:02x}" inside double quotes',
+                    f'remove it, or write it as the escape "{_escape(exc.character)}" inside double quotes',
                 )
             ]
         ) from None

@@ -103,6 +103,7 @@ def test_a_control_character_is_named_with_its_line_not_a_crash(tmp_path: Path, 
     [error] = errors_for(tmp_path, carriers_yaml=text)
     code = f"{ord(character):04x}"
     assert f"carriers.yaml:{line_of(text, 'note: a')}: (file): character #x{code} is not allowed" in error
+    assert f'the escape "{character.encode("unicode_escape").decode()}"' in error
 
 
 def test_misspelt_field_gets_allowed_list(tmp_path: Path) -> None:
