@@ -38,26 +38,34 @@ def work_folder(folder: Path) -> Iterator[Path]:
 
 def remove_leftovers(folder: Path, now: float | None = None) -> list[str]:
     """Remove from `folder` the work folders no run holds (no lock taken, older than WORK_GRACE_S) and the
-    temporary files untouched for TEMPORARY_AGE_S that a killed run left; returns their names."""
+    temporary files untouched for TEMPORARY_AGE_S that a killed run left; returns their names. What another run
+    renames or removes meanwhile is passed over."""
     now = time.time() if now is None else now
     removed = []
     for path in folder.iterdir():
-        if path.name.startswith(WORK_PREFIX) and path.is_dir():
-            if now - path.stat().st_mtime >= WORK_GRACE_S and _remove_if_unheld(path):
+        work = path.name.startswith(WORK_PREFIX)
+        if not (work or _TEMPORARY.fullmatch(path.name)):
+            continue
+        try:
+            age = now - path.stat().st_mtime
+        except FileNotFoundError:
+            continue
+        if work and path.is_dir():
+            if age >= WORK_GRACE_S and _remove_if_unheld(path):
                 removed.append(path.name)
-        elif _TEMPORARY.fullmatch(path.name) and now - path.stat().st_mtime >= TEMPORARY_AGE_S:
+        elif not work and age >= TEMPORARY_AGE_S:
             path.unlink(missing_ok=True)
             removed.append(path.name)
     return removed
 
 
 def _remove_if_unheld(work: Path) -> bool:
-    """Remove `work` unless a live run holds its lock (the lock of a killed process is released with it)."""
+    """Remove `work` unless a live run holds its lock (a killed process's lock is released with it; a run killed
+    before it made its lock file gets one made here)."""
     try:
         lock = open(work / LOCK, "a")  # noqa: SIM115 — held across the removal below
-    except FileNotFoundError:  # the run died before taking its lock
-        shutil.rmtree(work, ignore_errors=True)
-        return True
+    except FileNotFoundError:  # removed meanwhile by another run
+        return False
     with lock:
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)

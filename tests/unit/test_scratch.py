@@ -73,3 +73,11 @@ def test_what_a_killed_run_left_is_removed_and_a_live_run_keeps_its_folder(tmp_p
     finally:
         live.kill()
         live.wait()
+
+
+def test_a_file_gone_while_the_folder_is_read_is_passed_over(tmp_path: Path) -> None:
+    gone = tmp_path / ".labels.pdf.0123abcd.tmp"
+    gone.symlink_to(tmp_path / "renamed-meanwhile")  # stat() finds nothing, as after another run's rename
+    assert remove_leftovers(tmp_path) == []
+    with work_folder(tmp_path) as work:
+        assert work.is_dir()
