@@ -31,7 +31,7 @@ from fulfilment.stages.route import route_chunk
 from fulfilment.stages.screen import screen_chunk
 from fulfilment.store import audit, purchases, stock
 from fulfilment.store.claims import claim_chunk, locked, set_chunk_stage
-from fulfilment.store.models import Batch, Order, utcnow
+from fulfilment.store.models import Batch, Chunk, Order, utcnow
 
 ChunkStage = Callable[[Context, Session, int], None]
 CHUNK_STAGE_RUNNERS: dict[str, ChunkStage] = {
@@ -52,12 +52,12 @@ def run_chunk_stage(ctx: Context, chunk_id: int, stage: str) -> list[Next]:
     """
     if stage == "label" and not obtain_labels(ctx, chunk_id):
         return []
-    if stage == "allocate":
-        return allocate_run(ctx, chunk_id)
     with ctx.session() as session:
         chunk = claim_chunk(session, chunk_id, stage)
         if chunk is None:
             return []
+        if stage == "allocate":
+            return allocate_run(ctx, session, chunk)
         CHUNK_STAGE_RUNNERS[stage](ctx, session, chunk_id)
         following = next_chunk_stage(stage)
         set_chunk_stage(session, chunk, following)
@@ -72,34 +72,23 @@ ALLOCATE_RUN = 8
 """Chunks one allocation step takes at most (see :func:`allocate_run`)."""
 
 
-def allocate_run(ctx: Context, chunk_id: int) -> list[Next]:
-    """Allocate chunk `chunk_id` if it is its turn, then each following chunk already screened, up to
-    ``ALLOCATE_RUN`` chunks, in chunk order: stock goes to the orders nearest their ship-by time first and the
-    result does not depend on how many workers run, while a batch whose chunks were screened ahead of allocation
-    passes in a few steps instead of one hand-off per chunk. Each chunk is allocated in a transaction of its own,
-    so the stock rows every chunk of the batch shares are locked for one chunk at a time (labelling chunks settle
-    their stock in between). Returns the route steps of the chunks allocated and the next chunk's allocation
-    step, if one is screened; an error allocating a chunk after the first ends the run there, and that chunk's
-    allocation is sent as a step of its own."""
-    messages: list[Next] = []
-    handed: list[Next] = []
-    while True:
-        try:
-            with ctx.session() as session:
-                chunk = claim_chunk(session, chunk_id, "allocate")
-                if chunk is None or allocation_turn(session, chunk.batch_id) != chunk.id:
-                    return messages + handed  # another step holds or took the chunk handed on: sent again, harmless
-                allocate_chunk(ctx, session, chunk.id)
-                set_chunk_stage(session, chunk, "route")
-                messages.append(Next("route", chunk.id))
-                handed = allocation_hand_off(session, chunk.batch_id)
-        except Exception:
-            if not messages:
-                raise  # this step's own chunk: retried, and given up on, as any step
-            return messages + handed  # the chunks allocated go on; the failed one is retried as a step of its own
-        if not handed or len(messages) >= ALLOCATE_RUN:
-            return messages + handed
-        chunk_id = handed[0].target
+def allocate_run(ctx: Context, session: Session, chunk: Chunk) -> list[Next]:
+    """Allocate `chunk` if it is its turn, then each following chunk already screened, up to ``ALLOCATE_RUN``
+    chunks, in chunk order, in this one transaction: stock goes to the orders nearest their ship-by time first and
+    the result does not depend on how many workers run, while a batch whose chunks were screened ahead of
+    allocation passes in a few steps instead of one hand-off per chunk. Returns the route steps of the chunks
+    allocated and the next chunk's allocation step, if one is screened."""
+    if allocation_turn(session, chunk.batch_id) != chunk.id:
+        return []
+    messages = []
+    current: Chunk | None = chunk
+    while current is not None:
+        allocate_chunk(ctx, session, current.id)
+        set_chunk_stage(session, current, "route")
+        messages.append(Next("route", current.id))
+        turn = allocation_turn(session, chunk.batch_id) if len(messages) < ALLOCATE_RUN else None
+        current = claim_chunk(session, turn, "allocate") if turn is not None else None
+    return messages + allocation_hand_off(session, chunk.batch_id)
 
 
 def give_up_chunk(ctx: Context, chunk_id: int, stage: str, error: str) -> list[Next]:

@@ -143,37 +143,6 @@ def test_allocation_takes_the_screened_chunks_that_follow_in_one_step(
     assert [c for c, _ in sorted(allocated_in, key=lambda r: r[1])] == chunks[:6], "allocated in chunk order"
 
 
-def test_each_chunk_of_an_allocation_run_commits_and_a_failure_ends_the_run_there(
-    ctx: Context, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    small = Context(replace(ctx.settings, chunk_size=10), ctx.rules)
-    session_name, _export, _ = prepare_demo(small, 40, seed=6)
-    batch_id, first = batches.start_batch(small, session_name)
-    chunks = [m.target for m in first]
-    for c in chunks:
-        steps.run_chunk_stage(small, c, "screen")
-    seen: dict[int, str] = {}
-    allocate = steps.CHUNK_STAGE_RUNNERS["allocate"]
-
-    def allocate_or_fail(ctx: Context, session, chunk_id: int) -> None:
-        with small.session() as other:  # what another transaction (a labelling chunk) sees meanwhile
-            seen[chunk_id] = other.scalar(select(Chunk.stage).where(Chunk.id == chunks[0]))
-        if chunk_id == chunks[2]:
-            raise RuntimeError("database went away")
-        allocate(ctx, session, chunk_id)
-
-    monkeypatch.setattr(steps, "allocate_chunk", allocate_or_fail)
-    handed = steps.run_chunk_stage(small, chunks[0], "allocate")
-    assert seen == {chunks[0]: "allocate", chunks[1]: "route", chunks[2]: "route"}, "committed chunk by chunk"
-    assert handed == [Next("route", chunks[0]), Next("route", chunks[1]), Next("allocate", chunks[2])]
-    with pytest.raises(RuntimeError, match="went away"):
-        steps.run_chunk_stage(small, chunks[2], "allocate")  # on its own, the error is the step's: retried
-    with small.session() as s:
-        stages = dict(s.execute(select(Chunk.id, Chunk.stage).where(Chunk.batch_id == batch_id)).all())
-        unallocated = s.scalar(select(func.count()).where(Order.chunk_id.in_(chunks[2:]), Order.status == "allocated"))
-    assert [stages[c] for c in chunks[:3]] == ["route", "route", "allocate"] and unallocated == 0
-
-
 def test_nothing_pending_gives_an_empty_completed_batch(ctx) -> None:
     summary = run_batch(ctx, None, timeout_s=60)
     assert summary["status"] == "completed"
