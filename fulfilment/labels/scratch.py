@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fcntl
+import logging
 import re
 import shutil
 import tempfile
@@ -18,6 +19,7 @@ WORK_GRACE_S = 60.0
 TEMPORARY_AGE_S = 3600.0
 """A temporary file of `write_atomically` untouched this long is no longer being written."""
 _TEMPORARY = re.compile(r"\..+\.[0-9a-f]{8}\.tmp")
+log = logging.getLogger(__name__)
 
 
 @contextmanager
@@ -38,8 +40,9 @@ def work_folder(folder: Path) -> Iterator[Path]:
 
 def remove_leftovers(folder: Path, now: float | None = None) -> list[str]:
     """Remove from `folder` the work folders no run holds (no lock taken, older than WORK_GRACE_S) and the
-    temporary files untouched for TEMPORARY_AGE_S that a killed run left; returns their names. What another run
-    renames or removes meanwhile is passed over."""
+    temporary files untouched for TEMPORARY_AGE_S that a killed run left; returns their names. Best effort: what
+    another run renames or removes meanwhile is passed over, and what cannot be removed (another user's folder, a
+    read-only disk) is logged and left."""
     now = time.time() if now is None else now
     removed = []
     for path in folder.iterdir():
@@ -48,13 +51,18 @@ def remove_leftovers(folder: Path, now: float | None = None) -> list[str]:
             continue
         try:
             age = now - path.stat().st_mtime
+            if work and path.is_dir():
+                gone = age >= WORK_GRACE_S and _remove_if_unheld(path)
+            else:
+                gone = not work and age >= TEMPORARY_AGE_S
+                if gone:
+                    path.unlink(missing_ok=True)
         except FileNotFoundError:
             continue
-        if work and path.is_dir():
-            if age >= WORK_GRACE_S and _remove_if_unheld(path):
-                removed.append(path.name)
-        elif not work and age >= TEMPORARY_AGE_S:
-            path.unlink(missing_ok=True)
+        except OSError as exc:
+            log.warning("left %s in place: %s", path, exc)
+            continue
+        if gone:
             removed.append(path.name)
     return removed
 
@@ -62,14 +70,10 @@ def remove_leftovers(folder: Path, now: float | None = None) -> list[str]:
 def _remove_if_unheld(work: Path) -> bool:
     """Remove `work` unless a live run holds its lock (a killed process's lock is released with it; a run killed
     before it made its lock file gets one made here)."""
-    try:
-        lock = open(work / LOCK, "a")  # noqa: SIM115 — held across the removal below
-    except FileNotFoundError:  # removed meanwhile by another run
-        return False
-    with lock:
+    with open(work / LOCK, "a") as lock:
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             return False
-        shutil.rmtree(work, ignore_errors=True)
+        shutil.rmtree(work)
         return True

@@ -9,6 +9,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from fulfilment.labels.scratch import TEMPORARY_AGE_S, WORK_GRACE_S, remove_leftovers, work_folder
 
 _HOLD = """
@@ -75,9 +77,15 @@ def test_what_a_killed_run_left_is_removed_and_a_live_run_keeps_its_folder(tmp_p
         live.wait()
 
 
-def test_a_file_gone_while_the_folder_is_read_is_passed_over(tmp_path: Path) -> None:
+def test_what_cannot_be_removed_is_logged_and_left_and_the_run_goes_on(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     gone = tmp_path / ".labels.pdf.0123abcd.tmp"
     gone.symlink_to(tmp_path / "renamed-meanwhile")  # stat() finds nothing, as after another run's rename
+    stuck = tmp_path / ".work-not-ours"
+    (stuck / ".lock").mkdir(parents=True)  # its lock cannot be opened, as another user's folder
+    _age(stuck, WORK_GRACE_S + 1)
     assert remove_leftovers(tmp_path) == []
+    assert stuck.exists() and f"left {stuck} in place" in caplog.text
     with work_folder(tmp_path) as work:
         assert work.is_dir()
