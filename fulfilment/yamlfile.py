@@ -97,7 +97,8 @@ def load_yaml(path: Path) -> Any:
     try:
         return _parse(text)
     except yaml.reader.ReaderError as exc:
-        line = text.count("\n", 0, exc.position) + 1
+        at = text.find(chr(exc.character))  # its first place: libyaml's position counts UTF-8 bytes, not characters
+        line = text.count("\n", 0, at if at >= 0 else exc.position) + 1
         raise ConfigInvalid(
             [
                 ConfigError(

@@ -99,7 +99,7 @@ def test_a_tab_in_the_indentation_is_named_with_its_line(tmp_path: Path) -> None
 
 @pytest.mark.parametrize("character", ["\x00", "\x07", "\ufffe"])
 def test_a_control_character_is_named_with_its_line_not_a_crash(tmp_path: Path, character: str) -> None:
-    text = CARRIERS.replace("  usps:\n", f"  usps:\n    note: a{character}b\n", 1)
+    text = CARRIERS.replace("  usps:\n", f"  usps:\n    # Größe × Gewicht\n    note: a{character}b\n", 1)
     [error] = errors_for(tmp_path, carriers_yaml=text)
     code = f"{ord(character):04x}"
     assert f"carriers.yaml:{line_of(text, 'note: a')}: (file): character #x{code} is not allowed" in error
