@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
 T = TypeVar("T")
+
+TEMPORARY_NAME = re.compile(r"\..+\.[0-9a-f]{8}\.tmp")
+"""The names of the temporary files :func:`write_atomically` writes (``.<name>.<8 hex digits>.tmp``)."""
 
 
 def write_atomically(path: Path, write: Callable[[Path], T]) -> T:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import fcntl
 import logging
-import re
 import shutil
 import tempfile
 import time
@@ -12,13 +11,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from fulfilment.labels.atomic import TEMPORARY_NAME
+
 WORK_PREFIX = ".work-"
 LOCK = ".lock"
 WORK_GRACE_S = 60.0
 """A work folder younger than this is never removed: its run may not have taken its lock yet."""
 TEMPORARY_AGE_S = 3600.0
 """A temporary file of `write_atomically` untouched this long is no longer being written."""
-_TEMPORARY = re.compile(r"\..+\.[0-9a-f]{8}\.tmp")
 log = logging.getLogger(__name__)
 
 
@@ -47,16 +47,14 @@ def remove_leftovers(folder: Path, now: float | None = None) -> list[str]:
     removed = []
     for path in folder.iterdir():
         work = path.name.startswith(WORK_PREFIX)
-        if not (work or _TEMPORARY.fullmatch(path.name)):
+        if not (work or TEMPORARY_NAME.fullmatch(path.name)):
             continue
         try:
             age = now - path.stat().st_mtime
-            if work and path.is_dir():
-                gone = age >= WORK_GRACE_S and _remove_if_unheld(path)
-            else:
-                gone = not work and age >= TEMPORARY_AGE_S
-                if gone:
-                    path.unlink(missing_ok=True)
+            if work:
+                gone = path.is_dir() and age >= WORK_GRACE_S and _remove_if_unheld(path)
+            elif gone := age >= TEMPORARY_AGE_S:
+                path.unlink(missing_ok=True)
         except FileNotFoundError:
             continue
         except OSError as exc:

@@ -7,13 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from fulfilment.labels.atomic import write_atomically
+from fulfilment.labels.atomic import TEMPORARY_NAME, write_atomically
 
 
 def _writer(out: Path, fail: bool = False) -> Callable[[Path], int]:
     """Writes half of b"new content", checks the old `out` is untouched meanwhile, then fails or writes the rest."""
 
     def write(path: Path) -> int:
+        assert TEMPORARY_NAME.fullmatch(path.name), "a name the leftover removal knows (labels/scratch.py)"
         path.write_bytes(b"new ")
         assert out.read_bytes() == b"old", "a reader still sees the whole old file while the new one is written"
         if fail:
