@@ -88,40 +88,31 @@ def _escape(code: int) -> str:
 
 def load_yaml(path: Path) -> Any:
     """Parse a YAML file; syntax errors become a ConfigInvalid naming the file and line."""
+
+    def invalid(line: int, field: str, message: str, hint: str = "") -> ConfigInvalid:
+        return ConfigInvalid([ConfigError(str(path), line, field, message, hint)])
+
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ConfigInvalid([ConfigError(str(path), 0, "(file)", "file not found")]) from None
+        raise invalid(0, "(file)", "file not found") from None
     except UnicodeDecodeError as exc:
-        raise ConfigInvalid([ConfigError(str(path), 0, "(file)", f"not UTF-8 text: {exc.reason}")]) from None
+        raise invalid(0, "(file)", f"not UTF-8 text: {exc.reason}") from None
     try:
         return _parse(text)
     except yaml.reader.ReaderError as exc:
         at = text.find(chr(exc.character))  # its first place: libyaml's position counts UTF-8 bytes, not characters
-        line = text.count("\n", 0, at if at >= 0 else exc.position) + 1
-        raise ConfigInvalid(
-            [
-                ConfigError(
-                    str(path),
-                    line,
-                    "(file)",
-                    f"character #x{exc.character:04x} is not allowed in YAML ({exc.reason})",
-                    f'remove it, or write it as the escape "{_escape(exc.character)}" inside double quotes',
-                )
-            ]
+        raise invalid(
+            text.count("\n", 0, at if at >= 0 else exc.position) + 1,
+            "(file)",
+            f"character #x{exc.character:04x} is not allowed in YAML ({exc.reason})",
+            f'remove it, or write it as the escape "{_escape(exc.character)}" inside double quotes',
         ) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else 0
-        problem = exc.problem or str(exc)
-        raise ConfigInvalid(
-            [
-                ConfigError(
-                    str(path),
-                    line,
-                    "(syntax)",
-                    f"YAML syntax error: {problem}",
-                    "check indentation and quotes",
-                )
-            ]
+        raise invalid(
+            mark.line + 1 if mark else 0,
+            "(syntax)",
+            f"YAML syntax error: {exc.problem or str(exc)}",
+            "check indentation and quotes",
         ) from None
