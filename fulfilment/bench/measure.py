@@ -32,6 +32,44 @@ def peak_rss_mb(pid: int) -> float:
     return 0.0
 
 
+def cpu_s(pid: int) -> float:
+    """The CPU seconds (user + system) a live process has used so far; 0 if it is gone."""
+    try:
+        after_name = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return 0.0
+    return (int(after_name[11]) + int(after_name[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def named_pids(name: str) -> list[int]:
+    """The live processes on this machine whose command name is `name` (``postgres``, ``redis-server``)."""
+    pids = []
+    for comm in Path("/proc").glob("[0-9]*/comm"):
+        try:
+            if comm.read_text().strip() == name:
+                pids.append(int(comm.parent.name))
+        except OSError:
+            continue
+    return pids
+
+
+class CpuMeter:
+    """CPU seconds used by a changing set of processes since the meter started: call :meth:`sample` with the
+    live ones every so often; a process that ends between samples counts what it had used at its last sample."""
+
+    def __init__(self, pids: list[int]) -> None:
+        self._start = {pid: cpu_s(pid) for pid in pids}
+        self._last = dict(self._start)
+
+    def sample(self, pids: list[int]) -> None:
+        for pid in pids:
+            self._last[pid] = max(self._last.get(pid, 0.0), cpu_s(pid))
+
+    @property
+    def used_s(self) -> float:
+        return sum(used - self._start.get(pid, 0.0) for pid, used in self._last.items())
+
+
 def descendants(pid: int) -> list[int]:
     """Every live descendant process of `pid` (Linux /proc)."""
     found, todo = [], [pid]
