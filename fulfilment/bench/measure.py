@@ -35,10 +35,10 @@ def peak_rss_mb(pid: int) -> float:
 def cpu_s(pid: int) -> float:
     """The CPU seconds (user + system) a live process has used so far; 0 if it is gone."""
     try:
-        after_name = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()  # the fields after the name
     except (OSError, IndexError):
         return 0.0
-    return (int(after_name[11]) + int(after_name[12])) / os.sysconf("SC_CLK_TCK")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def named_pids(name: str) -> list[int]:
@@ -62,11 +62,13 @@ class CpuMeter:
         self._last = dict(self._start)
 
     def sample(self, pids: list[int]) -> None:
+        """Note what each of `pids` (new ones counted from zero) has used by now."""
         for pid in pids:
             self._last[pid] = max(self._last.get(pid, 0.0), cpu_s(pid))
 
     @property
     def used_s(self) -> float:
+        """CPU seconds used, as of the last samples, since the meter started."""
         return sum(used - self._start.get(pid, 0.0) for pid, used in self._last.items())
 
 

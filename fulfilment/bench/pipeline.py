@@ -196,6 +196,11 @@ def run_mode(mode: str, workers: int, export: Path, work: Path) -> dict[str, Any
             sources: dict[str, Callable[[], list[int]]] = {"workers": lambda: worker_pids}
             sources |= {key: partial(named_pids, name) for key, name in SERVERS.items()}
             meters = {key: CpuMeter(pids()) for key, pids in sources.items()} if procs else {}
+
+            def sample_cpu() -> None:
+                for key, meter in meters.items():
+                    meter.sample(sources[key]())
+
             children_before = _children_cpu_s()
             batch = subprocess.Popen(
                 [sys.executable, "-m", "fulfilment", "batch", "run", "--json"],
@@ -211,14 +216,12 @@ def run_mode(mode: str, workers: int, export: Path, work: Path) -> dict[str, Any
                 peak_runner = max(peak_runner, peak_rss_mb(batch.pid))
                 for pid in worker_pids:
                     peak_workers[pid] = max(peak_workers.get(pid, 0.0), peak_rss_mb(pid))
-                for key, meter in meters.items():
-                    meter.sample(sources[key]())
+                sample_cpu()
                 time.sleep(0.2)
             elapsed = time.perf_counter() - started
             out, err = batch.communicate()
             runner_cpu = _children_cpu_s() - children_before
-            for key, meter in meters.items():
-                meter.sample(sources[key]())
+            sample_cpu()
             if batch.returncode != 0:
                 raise RuntimeError(f"batch run failed: {err[-2000:]}")
         finally:
