@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import time
 from collections.abc import Callable, Iterator
@@ -41,16 +42,33 @@ def cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def named_pids(name: str) -> list[int]:
-    """The live processes on this machine whose command name is `name` (``postgres``, ``redis-server``)."""
-    pids = []
+_CLIENT_BACKEND = re.compile(r"postgres: (?:\S+: )?\S+ (\S+) (?:\[local\]|\S+\(\d+\))")
+"""The title of a PostgreSQL client backend: ``postgres: [cluster: ]user database host(port) state``."""
+
+
+def serves(title: str, database: str) -> bool:
+    """Whether the PostgreSQL process with this title works for `database`: a backend of that database, or one
+    of the server's own processes (postmaster, checkpointer, writers, autovacuum), which work for every one."""
+    backend = _CLIENT_BACKEND.match(title)
+    return backend is None or backend.group(1) == database
+
+
+def server_pids(database: str) -> dict[str, list[int]]:
+    """The live processes of this machine's PostgreSQL server that work for `database` (see :func:`serves`) and
+    of its Redis server, from one pass over /proc."""
+    found: dict[str, list[int]] = {"postgresql": [], "redis": []}
     for comm in Path("/proc").glob("[0-9]*/comm"):
         try:
-            if comm.read_text().strip() == name:
-                pids.append(int(comm.parent.name))
+            name = comm.read_text().strip()
+            if name == "redis-server":
+                found["redis"].append(int(comm.parent.name))
+            elif name == "postgres":
+                title = (comm.parent / "cmdline").read_bytes().decode(errors="replace").replace("\0", " ")
+                if serves(title, database):
+                    found["postgresql"].append(int(comm.parent.name))
         except OSError:
             continue
-    return pids
+    return found
 
 
 class CpuMeter:
@@ -70,6 +88,27 @@ class CpuMeter:
     def used_s(self) -> float:
         """CPU seconds used, as of the last samples, since the meter started."""
         return sum(used - self._start.get(pid, 0.0) for pid, used in self._last.items())
+
+
+class ProcessCpu:
+    """CPU seconds of a benchmark's worker processes (`workers` gives the live ones) and of the PostgreSQL and
+    Redis processes working for it (:func:`server_pids`) since it started; call :meth:`sample` every so often."""
+
+    def __init__(self, workers: Callable[[], list[int]], database: str) -> None:
+        self._workers, self._database = workers, database
+        self._meters = {key: CpuMeter(pids) for key, pids in self._pids().items()}
+
+    def _pids(self) -> dict[str, list[int]]:
+        return {"workers": self._workers(), **server_pids(self._database)}
+
+    def sample(self) -> None:
+        """Note what each live process has used by now."""
+        for key, pids in self._pids().items():
+            self._meters[key].sample(pids)
+
+    def used_s(self) -> dict[str, float]:
+        """CPU seconds per kind (workers, postgresql, redis), as of the last samples."""
+        return {key: round(meter.used_s, 2) for key, meter in self._meters.items()}
 
 
 def descendants(pid: int) -> list[int]:

@@ -16,17 +16,15 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
-from functools import partial
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import create_engine, text
 
-from fulfilment.bench.measure import CpuMeter, descendants, fresh_postgres, named_pids, peak_rss_mb, timed
+from fulfilment.bench.measure import ProcessCpu, descendants, fresh_postgres, peak_rss_mb, timed
 from fulfilment.domain.shipments import LabelSpec
 from fulfilment.domain.tracking import local_tracking_number
 from fulfilment.ingest.tiktok_writer import write_tiktok_export
@@ -37,9 +35,7 @@ from fulfilment.simulate import SAMPLE_CATALOG, catalog_csv, simulate_session
 
 ROOT = Path(__file__).resolve().parents[2]
 CHUNK = 250
-CORES = os.cpu_count() or 1
-SERVERS = {"postgresql": "postgres", "redis": "redis-server"}
-"""The servers whose CPU a PostgreSQL + Redis run counts (by command name): every process of each on this machine."""
+CORES = len(os.sched_getaffinity(0))
 REDIS_URL = os.environ.get("FULFILMENT_BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
 STAGE_OF = {
     "screened": "screen",
@@ -165,6 +161,11 @@ def live_session(n: int, work: Path) -> tuple[list, Path]:
     return orders, export
 
 
+def _trees(procs: list[subprocess.Popen[bytes]]) -> list[int]:
+    """The processes and their live descendants (a `fulfil worker` execs dramatiq, which forks its workers)."""
+    return [pid for proc in procs for pid in [proc.pid, *descendants(proc.pid)]]
+
+
 def _children_cpu_s() -> float:
     """CPU seconds used by this process's ended and waited-for children so far."""
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -192,15 +193,7 @@ def run_mode(mode: str, workers: int, export: Path, work: Path) -> dict[str, Any
                 )
             time.sleep(3)
         try:
-            worker_pids = [pid for proc in procs for pid in [proc.pid, *descendants(proc.pid)]]
-            sources: dict[str, Callable[[], list[int]]] = {"workers": lambda: worker_pids}
-            sources |= {key: partial(named_pids, name) for key, name in SERVERS.items()}
-            meters = {key: CpuMeter(pids()) for key, pids in sources.items()} if procs else {}
-
-            def sample_cpu() -> None:
-                for key, meter in meters.items():
-                    meter.sample(sources[key]())
-
+            cpu = ProcessCpu(lambda: _trees(procs), url.rsplit("/", 1)[1]) if procs else None
             children_before = _children_cpu_s()
             batch = subprocess.Popen(
                 [sys.executable, "-m", "fulfilment", "batch", "run", "--json"],
@@ -214,14 +207,16 @@ def run_mode(mode: str, workers: int, export: Path, work: Path) -> dict[str, Any
             peak_runner = 0.0
             while batch.poll() is None:
                 peak_runner = max(peak_runner, peak_rss_mb(batch.pid))
-                for pid in worker_pids:
+                for pid in _trees(procs):
                     peak_workers[pid] = max(peak_workers.get(pid, 0.0), peak_rss_mb(pid))
-                sample_cpu()
+                if cpu:
+                    cpu.sample()
                 time.sleep(0.2)
             elapsed = time.perf_counter() - started
             out, err = batch.communicate()
             runner_cpu = _children_cpu_s() - children_before
-            sample_cpu()
+            if cpu:
+                cpu.sample()
             if batch.returncode != 0:
                 raise RuntimeError(f"batch run failed: {err[-2000:]}")
         finally:
@@ -238,7 +233,7 @@ def run_mode(mode: str, workers: int, export: Path, work: Path) -> dict[str, Any
             "batch_internal_s": summary["elapsed_s"],
             "counts": summary["counts"],
             "stages_s": _stage_spans(url, summary["batch_id"]),
-            "cpu_s": {"runner": round(runner_cpu, 2)} | {k: round(m.used_s, 2) for k, m in meters.items()},
+            "cpu_s": {"runner": round(runner_cpu, 2)} | (cpu.used_s() if cpu else {}),
             "peak_rss_mb": {
                 "runner": round(peak_runner, 1),
                 "workers": sorted((round(v, 1) for v in peak_workers.values()), reverse=True),
@@ -285,7 +280,7 @@ def markdown(results: dict[str, Any]) -> str:
     ]
     for r in results["runs"]:
         stages = ", ".join(f"{k} {v}" for k, v in r["stages_s"].items())
-        cpu = ", ".join(str(r["cpu_s"].get(k, "-")) for k in ("runner", "workers", *SERVERS))
+        cpu = ", ".join(str(r["cpu_s"].get(k, "-")) for k in ("runner", "workers", "postgresql", "redis"))
         rss = f"runner {r['peak_rss_mb']['runner']}, workers {r['peak_rss_mb']['workers']}"
         lines.append(
             f"| {r['mode']} | {r['workers']} | {r['import_s']} | {r['batch_s']} | {r['orders_per_s']} | "

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 
-from fulfilment.bench.measure import CpuMeter, cpu_s, named_pids
+from fulfilment.bench.measure import CpuMeter, cpu_s, server_pids, serves
 
 _SPIN = "import time\nend = time.process_time() + 0.3\nwhile time.process_time() < end: pass\ninput()"
 
@@ -40,13 +40,24 @@ def test_meter_counts_only_what_a_process_used_after_the_meter_started() -> None
         _spun(process, CpuMeter([]))
         meter = CpuMeter([process.pid])
         meter.sample([process.pid])
-        assert meter.used_s < 0.1  # it only waits on stdin now
+        assert meter.used_s < 0.1  # not the 0.3 s it had used before the meter started
     finally:
         process.communicate("\n", timeout=30)
 
 
-def test_named_pids_finds_processes_by_command_name() -> None:
-    with open(f"/proc/{os.getpid()}/comm") as comm:
-        name = comm.read().strip()
-    assert os.getpid() in named_pids(name)
-    assert named_pids("no-such-command-name") == []
+def test_postgres_processes_of_other_databases_are_left_out() -> None:
+    database = "fulfil_bench_0a1b2c3d"
+    assert serves("postgres: 15/main: postgres fulfil_bench_0a1b2c3d 127.0.0.1(41234) idle", database)
+    assert serves("postgres: app fulfil_bench_0a1b2c3d [local] UPDATE", database)
+    assert not serves("postgres: 15/main: postgres shop 127.0.0.1(41236) idle in transaction", database)
+    assert not serves("postgres: app fulfil_bench_0a1b2c3d_old [local] idle", database)
+    for own in ("postgres: 15/main: checkpointer", "postgres: 15/main: logical replication launcher"):
+        assert serves(own, database)
+    assert serves("/usr/lib/postgresql/15/bin/postgres -D /var/lib/postgresql/15/main", database)
+
+
+def test_server_pids_finds_this_machines_servers() -> None:
+    found = server_pids("no_such_database")
+    assert set(found) == {"postgresql", "redis"}
+    for pid in found["postgresql"]:
+        assert Path(f"/proc/{pid}/comm").read_text().strip() == "postgres"
