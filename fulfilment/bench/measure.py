@@ -91,19 +91,19 @@ class CpuMeter:
 
 
 class ProcessCpu:
-    """CPU seconds of a benchmark's worker processes (`workers` gives the live ones) and of the PostgreSQL and
-    Redis processes working for it (:func:`server_pids`) since it started; call :meth:`sample` every so often."""
+    """CPU seconds of a benchmark's worker processes and of the PostgreSQL and Redis processes working for its
+    database at `database_url` (:func:`server_pids`) since it started; call :meth:`sample` every so often."""
 
-    def __init__(self, workers: Callable[[], list[int]], database: str) -> None:
-        self._workers, self._database = workers, database
-        self._meters = {key: CpuMeter(pids) for key, pids in self._pids().items()}
+    def __init__(self, database_url: str, workers: list[int]) -> None:
+        self._database = database_url.rsplit("/", 1)[1]
+        self._meters = {key: CpuMeter(pids) for key, pids in self._pids(workers).items()}
 
-    def _pids(self) -> dict[str, list[int]]:
-        return {"workers": self._workers(), **server_pids(self._database)}
+    def _pids(self, workers: list[int]) -> dict[str, list[int]]:
+        return {"workers": workers, **server_pids(self._database)}
 
-    def sample(self) -> None:
-        """Note what each live process has used by now."""
-        for key, pids in self._pids().items():
+    def sample(self, workers: list[int]) -> None:
+        """Note what each live process (the worker processes now `workers`) has used by now."""
+        for key, pids in self._pids(workers).items():
             self._meters[key].sample(pids)
 
     def used_s(self) -> dict[str, float]:

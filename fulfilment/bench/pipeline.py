@@ -193,7 +193,7 @@ def run_mode(mode: str, workers: int, export: Path, work: Path) -> dict[str, Any
                 )
             time.sleep(3)
         try:
-            cpu = ProcessCpu(lambda: _trees(procs), url.rsplit("/", 1)[1]) if procs else None
+            cpu = ProcessCpu(url, _trees(procs)) if procs else None
             children_before = _children_cpu_s()
             batch = subprocess.Popen(
                 [sys.executable, "-m", "fulfilment", "batch", "run", "--json"],
@@ -207,16 +207,17 @@ def run_mode(mode: str, workers: int, export: Path, work: Path) -> dict[str, Any
             peak_runner = 0.0
             while batch.poll() is None:
                 peak_runner = max(peak_runner, peak_rss_mb(batch.pid))
-                for pid in _trees(procs):
+                worker_pids = _trees(procs)
+                for pid in worker_pids:
                     peak_workers[pid] = max(peak_workers.get(pid, 0.0), peak_rss_mb(pid))
                 if cpu:
-                    cpu.sample()
+                    cpu.sample(worker_pids)
                 time.sleep(0.2)
             elapsed = time.perf_counter() - started
             out, err = batch.communicate()
             runner_cpu = _children_cpu_s() - children_before
             if cpu:
-                cpu.sample()
+                cpu.sample(_trees(procs))
             if batch.returncode != 0:
                 raise RuntimeError(f"batch run failed: {err[-2000:]}")
         finally:

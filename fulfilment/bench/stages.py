@@ -74,7 +74,8 @@ def _measure(processes: int, export: Path, work: Path) -> dict[str, Any]:
                 orders[stage] = s.scalar(
                     select(func.count()).where(Order.batch_id == batch_id, Order.status.in_(batches.IN_FLIGHT))
                 )
-            cpu = ProcessCpu(lambda: [p.pid for p in workers], url.rsplit("/", 1)[1])
+            worker_pids = [p.pid for p in workers]
+            cpu = ProcessCpu(url, worker_pids)
             began = time.perf_counter()
             for chunk in [chunks[0]] if stage == "allocate" else chunks:
                 queue.put((stage, chunk))
@@ -86,11 +87,12 @@ def _measure(processes: int, export: Path, work: Path) -> dict[str, Any]:
                     break
                 polls += 1
                 if polls % 10 == 0:
-                    cpu.sample()
+                    cpu.sample(worker_pids)
                 time.sleep(0.02)
             seconds[stage] = round(time.perf_counter() - began, 3)
-            cpu.sample()
-            used[stage] = round(cpu.used_s()["workers"] + cpu.used_s()["postgresql"], 2)
+            cpu.sample(worker_pids)
+            by_kind = cpu.used_s()
+            used[stage] = round(by_kind["workers"] + by_kind["postgresql"], 2)
         for _ in workers:
             queue.put(None)
         for p in workers:
