@@ -216,8 +216,9 @@ def edit_address(session: Session, order_id: str, changes: dict[str, str], actor
     if not edits:
         return Outcome(order_id, False, f"order {order_id}: the address is already so; nothing changed")
     why = "address edited: " + "; ".join(f"{f} {getattr(order, f'ship_{f}')!r} → {v!r}" for f, v in edits.items())
-    values: dict[str, str] = {f"ship_{f}": v for f, v in edits.items()}
+    values: dict[str, str | None] = {f"ship_{f}": v for f, v in edits.items()}
     values["address_key"] = burst_address_key(replace(ship_to(order), **edits))
+    values["address_flags"] = None  # the screen's reading was of the old address
     if not move(session, order_id, order.status, order.status, actor, why, **values):
         return _lost(session, order_id)
     return Outcome(order_id, True, f"order {order_id}: {why}")

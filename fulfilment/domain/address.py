@@ -89,6 +89,16 @@ class AddressFlags:
     is_territory: bool = False
     is_alaska_hawaii: bool = False
 
+    @property
+    def bits(self) -> int:
+        """The flags as one small number (bit 0 PO Box … bit 3 Alaska/Hawaii), as the orders table stores them."""
+        return self.is_po_box | self.is_military << 1 | self.is_territory << 2 | self.is_alaska_hawaii << 3
+
+    @classmethod
+    def from_bits(cls, bits: int) -> AddressFlags:
+        """The flags that :attr:`bits` made."""
+        return cls(bool(bits & 1), bool(bits & 2), bool(bits & 4), bool(bits & 8))
+
 
 @dataclass(frozen=True, slots=True)
 class _Line:

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from fulfilment.domain.address import classify, is_residential
+from fulfilment.domain.address import AddressFlags, classify, is_residential
 from fulfilment.domain.orders import Address
 from fulfilment.domain.parcel import Item, Parcel, pack
 from fulfilment.domain.routing import Facts, RouteDecision, choose_service
@@ -59,9 +59,13 @@ def region_of(is_military: bool, is_territory: bool, is_alaska_hawaii: bool) -> 
     return "alaska_hawaii" if is_alaska_hawaii else "contiguous"
 
 
-def destination_facts(address: Address, warehouse: WarehouseConfig | None, rules: Rules) -> dict[str, Any]:
-    """The facts about where a parcel goes from which warehouse: zone, region, PO Box, military, residential."""
-    flags = classify(address)
+def destination_facts(
+    address: Address, warehouse: WarehouseConfig | None, rules: Rules, flags: AddressFlags | None = None
+) -> dict[str, Any]:
+    """The facts about where a parcel goes from which warehouse: zone, region, PO Box, military, residential.
+    The address's routing `flags` are read from it unless given (as the screen stored them)."""
+    if flags is None:
+        flags = classify(address)
     origin = warehouse.address.zip if warehouse else ""
     z, how = zone(origin, address.zip, address.state, rules.zone_charts.get(origin[:3]))
     return {
@@ -104,7 +108,12 @@ def order_facts(
         session=session_name,
         ship_by_hours=round((ship_by - now).total_seconds() / 3600, 1) if ship_by else None,
         tags=frozenset(order.tags or ()),
-        **destination_facts(ship_to(order), warehouse or rules.warehouse(order.warehouse_code), rules),
+        **destination_facts(
+            ship_to(order),
+            warehouse or rules.warehouse(order.warehouse_code),
+            rules,
+            None if order.address_flags is None else AddressFlags.from_bits(order.address_flags),
+        ),
     )
 
 

@@ -7,9 +7,10 @@ from collections.abc import Sequence
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
+from fulfilment.domain.address import classify
 from fulfilment.domain.risk import RiskHold, screen
 from fulfilment.pipeline import Context
-from fulfilment.stages.shipping import screen_input
+from fulfilment.stages.shipping import screen_input, ship_to
 from fulfilment.store.claims import StageOrder, Transitions, chunk_orders
 from fulfilment.store.models import Hold, utcnow
 from fulfilment.store.risk import risk_context
@@ -37,7 +38,8 @@ def hold_summary(holds: Sequence[RiskHold]) -> str:
 
 
 def screen_chunk(ctx: Context, session: Session, chunk_id: int) -> None:
-    """Move the chunk's claimed orders to ``screened`` or ``held`` (with one hold row per reason)."""
+    """Move the chunk's claimed orders to ``screened`` (with the routing flags of their address, read while its
+    street lines are in this process's cache) or ``held`` (with one hold row per reason)."""
     orders = chunk_orders(session, chunk_id, "claimed")
     if not orders:
         return
@@ -47,7 +49,7 @@ def screen_chunk(ctx: Context, session: Session, chunk_id: int) -> None:
     for order in orders:
         holds = verdicts[order.id]
         if not holds:
-            moves.add(order.id, "screened", "passed the screen")
+            moves.add(order.id, "screened", "passed the screen", address_flags=classify(ship_to(order)).bits)
             continue
         moves.add(order.id, "held", hold_summary(holds))
         rows.extend(hold_rows(order.id, holds))

@@ -56,6 +56,7 @@ class StageOrder:
     ship_country: str
     ship_phone: str
     address_key: str
+    address_flags: int | None
     amount: Decimal
     created_at: datetime
     paid_at: datetime | None

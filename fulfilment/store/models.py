@@ -16,6 +16,7 @@ from sqlalchemy import (
     LargeBinary,
     MetaData,
     Numeric,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
@@ -156,7 +157,9 @@ class Order(Base):
 
     A held order is decided by a reviewer: ``approved`` (the next batch claims it straight to ``screened``) or
     ``rejected``; `hold_until` parks it out of the review queue. `address_key` is the normalised ship-to address
-    that burst checks group on.
+    that burst checks group on. `address_flags` are the routing flags (`AddressFlags.bits`) the screen read of
+    that address, so routing need not read its street lines again; every change of the address (an import, a
+    review edit) clears them, and routing reads the address itself when they are empty.
     """
 
     __tablename__ = "orders"
@@ -174,6 +177,7 @@ class Order(Base):
     ship_country: Mapped[str] = mapped_column(String(10), default="US")
     ship_phone: Mapped[str] = mapped_column(String(40), default="")
     address_key: Mapped[str] = mapped_column(String(400), default="", index=True)
+    address_flags: Mapped[int | None] = mapped_column(SmallInteger)
     amount: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
     buyer_message: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

@@ -97,6 +97,7 @@ def _order_values(order: ImportedOrder, source: str, live_session: int | None, f
         "ship_country": a.country,
         "ship_phone": a.phone,
         "address_key": burst_address_key(a),
+        "address_flags": None,  # read again by the next screen
         "amount": order.amount,
         "buyer_message": order.buyer_message,
         "created_at": order.created_at,

@@ -12,9 +12,12 @@ from sqlalchemy import select, update
 
 from fulfilment.config import load_settings
 from fulfilment.demo import prepare_demo
+from fulfilment.domain.address import AddressFlags, classify
 from fulfilment.pipeline import context
+from fulfilment.review import approve, edit_address
 from fulfilment.runner import run_batch
 from fulfilment.stages.route import ROUTE_HOLD, route_chunk
+from fulfilment.stages.shipping import ship_to
 from fulfilment.store.models import CatalogItem, Hold, Order, Reservation, Shipment, ShipmentOrder
 from tests.conftest import ROOT, fulfil_env
 
@@ -76,3 +79,23 @@ def test_hold_rule_sends_orders_to_review_and_shipments_keep_their_rule(ctx) -> 
     with ctx.session() as s:
         again = s.get(Order, order.id)
         assert again.status == "routed" and again.rule_id != "kitchen-review" and again.service
+
+
+def test_routing_reads_the_flags_the_screen_stored_and_an_edited_address_again(ctx) -> None:
+    session_name, _export, _ = prepare_demo(ctx, 120, seed=4)
+    run_batch(ctx, session_name, timeout_s=300)
+    with ctx.session() as s:
+        labelled = s.scalars(select(Order).where(Order.status == "labelled")).all()
+        assert labelled and all(o.address_flags == classify(ship_to(o)).bits for o in labelled)
+        assert {o.rule_id for o in labelled if o.address_flags == AddressFlags(is_po_box=True).bits} == {"po-box-usps"}
+        held = next(o for o in s.scalars(select(Order).where(Order.rule_id == "kitchen-review")) if not o.address_flags)
+        assert held.address_flags == 0, "a route hold passed the screen, which stored what it read"
+        # a reviewer corrects the address to a PO Box and approves: routing must read the new address, not the
+        # flags of the old one
+        assert edit_address(s, held.id, {"street1": "PO Box 4471", "street2": ""}, "reviewer").ok
+        assert approve(s, held.id, "reviewer").ok
+    run_batch(ctx, session_name, timeout_s=300)
+    with ctx.session() as s:
+        again = s.get(Order, held.id)
+        assert (again.status, again.rule_id, again.carrier) == ("labelled", "po-box-usps", "usps")
+        assert again.address_flags is None, "an approved order skips the screen"

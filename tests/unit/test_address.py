@@ -259,3 +259,9 @@ def test_residential_unless_the_name_is_a_company() -> None:
     assert not is_residential(Address("Acme Widgets LLC", "1 Main St", "Austin", "TX", "78701"))
     assert not is_residential(Address("Blue Sky Inc.", "1 Main St", "Austin", "TX", "78701"))
     assert is_residential(Address("Lincoln Cohen", "1 Main St", "Austin", "TX", "78701"))
+
+
+def test_routing_flags_survive_storage_as_bits() -> None:
+    every = [AddressFlags(*(bool(n >> i & 1) for i in range(4))) for n in range(16)]
+    assert len({f.bits for f in every}) == 16
+    assert all(AddressFlags.from_bits(f.bits) == f for f in every)
