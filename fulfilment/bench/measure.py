@@ -126,6 +126,18 @@ def descendants(pid: int) -> list[int]:
     return found
 
 
+def wait_until_idle(pids: Callable[[], list[int]], quiet_s: float = 0.5, timeout_s: float = 120.0) -> float:
+    """Wait until the processes `pids()` lists use under a tenth of a core over `quiet_s` (started workers have
+    booted and wait for messages); returns the seconds waited. Raises TimeoutError after `timeout_s`."""
+    start = time.perf_counter()
+    while time.perf_counter() - start < timeout_s:
+        before = sum(map(cpu_s, pids()))
+        time.sleep(quiet_s)
+        if sum(map(cpu_s, pids())) - before < quiet_s / 10:
+            return time.perf_counter() - start
+    raise TimeoutError(f"processes still busy after {timeout_s:.0f} s")
+
+
 @contextmanager
 def fresh_postgres() -> Iterator[str]:
     """A new PostgreSQL database for one measurement, dropped afterwards."""

@@ -24,7 +24,14 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import create_engine, text
 
-from fulfilment.bench.measure import ProcessCpu, descendants, fresh_postgres, peak_rss_mb, timed
+from fulfilment.bench.measure import (
+    ProcessCpu,
+    descendants,
+    fresh_postgres,
+    peak_rss_mb,
+    timed,
+    wait_until_idle,
+)
 from fulfilment.domain.shipments import LabelSpec
 from fulfilment.domain.tracking import local_tracking_number
 from fulfilment.ingest.tiktok_writer import write_tiktok_export
@@ -191,7 +198,11 @@ def run_mode(mode: str, workers: int, export: Path, work: Path) -> dict[str, Any
                         start_new_session=True,
                     )
                 )
-            time.sleep(3)
+            while not all(descendants(proc.pid) for proc in procs):  # dramatiq forks its worker process
+                if any(proc.poll() is not None for proc in procs):
+                    raise RuntimeError("a worker exited while starting: run `fulfil worker` to see why")
+                time.sleep(0.05)
+            wait_until_idle(lambda: _trees(procs))
         try:
             cpu = ProcessCpu(url, _trees(procs)) if procs else None
             children_before = _children_cpu_s()

@@ -7,7 +7,7 @@ import sys
 import time
 from pathlib import Path
 
-from fulfilment.bench.measure import CpuMeter, cpu_s, server_pids, serves
+from fulfilment.bench.measure import CpuMeter, cpu_s, server_pids, serves, wait_until_idle
 
 _SPIN = "import time\nend = time.process_time() + 0.3\nwhile time.process_time() < end: pass\ninput()"
 
@@ -61,3 +61,12 @@ def test_server_pids_finds_this_machines_servers() -> None:
     assert set(found) == {"postgresql", "redis"}
     for pid in found["postgresql"]:
         assert Path(f"/proc/{pid}/comm").read_text().strip() == "postgres"
+
+
+def test_waiting_for_started_processes_to_be_idle_waits_out_their_boot() -> None:
+    process = subprocess.Popen([sys.executable, "-c", _SPIN], stdin=subprocess.PIPE, text=True)
+    try:
+        wait_until_idle(lambda: [process.pid], quiet_s=0.2)
+        assert cpu_s(process.pid) >= 0.3  # the spin was over before the wait ended
+    finally:
+        process.communicate("\n", timeout=30)
