@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from fulfilment.bench.measure import fresh_redis_namespace
+
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).with_name("fixtures")
 PG_ADMIN_URL = os.environ.get("FULFILMENT_TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -66,14 +68,8 @@ def pg_url(services: None) -> Iterator[str]:
 @pytest.fixture
 def redis_namespace(services: None) -> Iterator[str]:
     """A Redis key namespace of its own for one test; its keys are deleted afterwards."""
-    import redis
-
-    namespace = f"fulfil-test-{secrets.token_hex(4)}"
-    yield namespace
-    client = redis.Redis.from_url(REDIS_URL)
-    keys = list(client.scan_iter(f"{namespace}*"))
-    if keys:
-        client.delete(*keys)
+    with fresh_redis_namespace(REDIS_URL, "fulfil-test-") as namespace:
+        yield namespace
 
 
 @pytest.fixture

@@ -151,3 +151,19 @@ def fresh_postgres() -> Iterator[str]:
     finally:
         with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextmanager
+def fresh_redis_namespace(url: str, prefix: str) -> Iterator[str]:
+    """A Redis key namespace of its own (`prefix` + random hex) for one run; its keys are deleted afterwards (the
+    workers' heartbeats would otherwise stay behind)."""
+    import redis
+
+    namespace = f"{prefix}{secrets.token_hex(4)}"
+    try:
+        yield namespace
+    finally:
+        client = redis.Redis.from_url(url)
+        keys = list(client.scan_iter(f"{namespace}*"))
+        if keys:
+            client.delete(*keys)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import resource
-import secrets
 import signal
 import subprocess
 import sys
@@ -28,6 +27,7 @@ from fulfilment.bench.measure import (
     ProcessCpu,
     descendants,
     fresh_postgres,
+    fresh_redis_namespace,
     peak_rss_mb,
     timed,
     wait_until_idle,
@@ -185,7 +185,8 @@ def run_mode(mode: str, workers: int, export: Path, work: Path) -> dict[str, Any
         url = f"sqlite:///{work / 'embedded.db'}" if mode == "embedded" else stack.enter_context(fresh_postgres())
         env, import_s = seeded_env(url, export, work, f"{mode}-{workers}")
         if mode != "embedded":
-            env |= {"FULFILMENT_REDIS_URL": REDIS_URL, "FULFILMENT_REDIS_NAMESPACE": f"bench-{secrets.token_hex(3)}"}
+            namespace = stack.enter_context(fresh_redis_namespace(REDIS_URL, "bench-"))
+            env |= {"FULFILMENT_REDIS_URL": REDIS_URL, "FULFILMENT_REDIS_NAMESPACE": namespace}
         procs = []
         if mode != "embedded":
             for _ in range(workers):
