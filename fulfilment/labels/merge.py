@@ -265,7 +265,7 @@ def merge_pages(pages: Iterable[tuple[Path, int]], out: Path) -> int:
     wanted: dict[Path, list[tuple[int, int]]] = defaultdict(list)
     count = 0
     for position, (source, index) in enumerate(pages):
-        wanted[Path(source)].append((index, position))
+        wanted[source].append((index, position))
         count += 1
     kids = [0] * count
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -275,7 +275,7 @@ def merge_pages(pages: Iterable[tuple[Path, int]], out: Path) -> int:
             pdf = PdfFile(fh)
             copier = _PageCopier(pdf)
             for path, entries in wanted.items():
-                source = _Source(path)
+                source = _Source(Path(path))
                 for index, position in sorted(entries):
                     kids[position] = copier.add_page(source, index)
                 copier.next_source()
