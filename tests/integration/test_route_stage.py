@@ -90,6 +90,17 @@ def test_routing_reads_the_flags_the_screen_stored_and_an_edited_address_again(c
         assert {o.rule_id for o in labelled if o.address_flags == AddressFlags(is_po_box=True).bits} == {"po-box-usps"}
         held = next(o for o in s.scalars(select(Order).where(Order.rule_id == "kitchen-review")) if not o.address_flags)
         assert held.address_flags == 0, "a route hold passed the screen, which stored what it read"
+        # route takes the stored flags as they are: flags saying PO Box route a street address as one
+        kitchen = set(s.scalars(select(CatalogItem.sku).where(CatalogItem.category == "Kitchen")))
+        street = next(o for o in labelled if not o.address_flags and not kitchen & {ln.sku for ln in o.lines})
+        s.execute(
+            update(Order)
+            .where(Order.id == street.id)
+            .values(status="allocated", address_flags=AddressFlags(is_po_box=True).bits)
+        )
+        route_chunk(ctx, s, street.chunk_id)
+        s.expire_all()  # route changed the rows in SQL, not through these objects
+        assert s.get(Order, street.id).rule_id == "po-box-usps"
         # a reviewer corrects the address to a PO Box and approves: routing must read the new address, not the
         # flags of the old one
         assert edit_address(s, held.id, {"street1": "PO Box 4471", "street2": ""}, "reviewer").ok
