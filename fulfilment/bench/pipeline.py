@@ -16,7 +16,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from contextlib import ExitStack
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager, suppress
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -169,9 +170,52 @@ def live_session(n: int, work: Path) -> tuple[list, Path]:
     return orders, export
 
 
+def _running(procs: list[subprocess.Popen[bytes]]) -> list[subprocess.Popen[bytes]]:
+    """`procs`, all still running; RuntimeError once one has exited (a batch would wait for its steps forever)."""
+    if any(proc.poll() is not None for proc in procs):
+        raise RuntimeError("a worker exited: run `fulfil worker` with the same settings to see why")
+    return procs
+
+
 def _trees(procs: list[subprocess.Popen[bytes]]) -> list[int]:
-    """The processes and their live descendants (a `fulfil worker` execs dramatiq, which forks its workers)."""
-    return [pid for proc in procs for pid in [proc.pid, *descendants(proc.pid)]]
+    """The running processes and their live descendants (a `fulfil worker` execs dramatiq, which forks its
+    workers)."""
+    return [pid for proc in _running(procs) for pid in [proc.pid, *descendants(proc.pid)]]
+
+
+WORKER_START_S = 120.0
+"""How long started workers may take to fork and boot before the run gives up."""
+
+
+@contextmanager
+def _workers(env: dict[str, str], count: int) -> Iterator[list[subprocess.Popen[bytes]]]:
+    """`count` `fulfil worker` processes (one dramatiq process each, 2 threads), booted and idle; their process
+    groups are stopped on leaving, however the run ends."""
+    procs: list[subprocess.Popen[bytes]] = []
+    try:
+        for _ in range(count):
+            procs.append(
+                subprocess.Popen(
+                    [sys.executable, "-m", "fulfilment", "worker", "--processes", "1", "--threads", "2"],
+                    env=env,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                    start_new_session=True,
+                )
+            )
+        deadline = time.monotonic() + WORKER_START_S
+        while not all(descendants(proc.pid) for proc in _running(procs)):  # dramatiq forks its worker
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"workers did not start within {WORKER_START_S:.0f} s")
+            time.sleep(0.05)
+        wait_until_idle(lambda: _trees(procs), timeout_s=WORKER_START_S)
+        yield procs
+    finally:
+        for proc in procs:
+            with suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGTERM)
+        for proc in procs:
+            proc.wait(timeout=60)
 
 
 def _children_cpu_s() -> float:
@@ -188,33 +232,17 @@ def run_mode(mode: str, workers: int, export: Path, work: Path) -> dict[str, Any
         if mode != "embedded":
             namespace = stack.enter_context(fresh_redis_namespace(REDIS_URL, "bench-"))
             env |= {"FULFILMENT_REDIS_URL": REDIS_URL, "FULFILMENT_REDIS_NAMESPACE": namespace}
-        procs = []
-        if mode != "embedded":
-            for _ in range(workers):
-                procs.append(
-                    subprocess.Popen(
-                        [sys.executable, "-m", "fulfilment", "worker", "--processes", "1", "--threads", "2"],
-                        env=env,
-                        stdout=subprocess.DEVNULL,
-                        stderr=subprocess.DEVNULL,
-                        start_new_session=True,
-                    )
-                )
-            while not all(descendants(proc.pid) for proc in procs):  # dramatiq forks its worker process
-                if any(proc.poll() is not None for proc in procs):
-                    raise RuntimeError("a worker exited while starting: run `fulfil worker` to see why")
-                time.sleep(0.05)
-            wait_until_idle(lambda: _trees(procs))
+        procs = stack.enter_context(_workers(env, workers)) if workers else []
+        cpu = ProcessCpu(url, _trees(procs)) if procs else None
+        children_before = _children_cpu_s()
+        batch = subprocess.Popen(
+            [sys.executable, "-m", "fulfilment", "batch", "run", "--json"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         try:
-            cpu = ProcessCpu(url, _trees(procs)) if procs else None
-            children_before = _children_cpu_s()
-            batch = subprocess.Popen(
-                [sys.executable, "-m", "fulfilment", "batch", "run", "--json"],
-                env=env,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-            )
             started = time.perf_counter()
             peak_workers: dict[int, float] = {}
             peak_runner = 0.0
@@ -234,10 +262,9 @@ def run_mode(mode: str, workers: int, export: Path, work: Path) -> dict[str, Any
             if batch.returncode != 0:
                 raise RuntimeError(f"batch run failed: {err[-2000:]}")
         finally:
-            for proc in procs:
-                os.killpg(proc.pid, signal.SIGTERM)
-            for proc in procs:
-                proc.wait(timeout=60)
+            if batch.poll() is None:  # a worker died under it: it would wait for its steps forever
+                batch.kill()
+                batch.communicate()
         summary = json.loads(out)
         return {
             "mode": mode,
