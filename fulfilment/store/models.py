@@ -159,7 +159,8 @@ class Order(Base):
     ``rejected``; `hold_until` parks it out of the review queue. `address_key` is the normalised ship-to address
     that burst checks group on. `address_flags` are the routing flags (`AddressFlags.bits`) the screen read of
     that address, so routing need not read its street lines again; every change of the address (an import, a
-    review edit) clears them, and routing reads the address itself when they are empty.
+    review edit) clears them, and routing reads the address itself when they are empty. A release that changes
+    what `classify` reads off an address (its rules, the ZIP table) must clear them too, in a migration.
     """
 
     __tablename__ = "orders"
