@@ -33,13 +33,15 @@ def peak_rss_mb(pid: int) -> float:
     return 0.0
 
 
-def cpu_s(pid: int) -> float:
-    """The CPU seconds (user + system) a live process has used so far; 0 if it is gone."""
+def cpu_s(pid: int, children: bool = False) -> float:
+    """The CPU seconds (user + system) a live process has used so far, with `children` also what its ended and
+    waited-for children used (a worker's forked side job counts once it is reaped); 0 if it is gone."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()  # the fields after the name
     except (OSError, IndexError):
         return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    ticks = sum(int(f) for f in fields[11 : 15 if children else 13])  # utime, stime[, cutime, cstime]
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 _CLIENT_BACKEND = re.compile(r"postgres: (?:\S+: )?\S+ (\S+) (?:\[local\]|\S+\(\d+\))")
@@ -73,16 +75,18 @@ def server_pids(database: str) -> dict[str, list[int]]:
 
 class CpuMeter:
     """CPU seconds used by a changing set of processes since the meter started: call :meth:`sample` with the
-    live ones every so often; a process that ends between samples counts what it had used at its last sample."""
+    live ones every so often; a process that ends between samples counts what it had used at its last sample.
+    With `children`, each also counts its ended and waited-for children (see :func:`cpu_s`)."""
 
-    def __init__(self, pids: list[int]) -> None:
-        self._start = {pid: cpu_s(pid) for pid in pids}
+    def __init__(self, pids: list[int], children: bool = False) -> None:
+        self._children = children
+        self._start = {pid: cpu_s(pid, children) for pid in pids}
         self._last = dict(self._start)
 
     def sample(self, pids: list[int]) -> None:
         """Note what each of `pids` (new ones counted from zero) has used by now."""
         for pid in pids:
-            self._last[pid] = max(self._last.get(pid, 0.0), cpu_s(pid))
+            self._last[pid] = max(self._last.get(pid, 0.0), cpu_s(pid, self._children))
 
     @property
     def used_s(self) -> float:
@@ -91,19 +95,22 @@ class CpuMeter:
 
 
 class ProcessCpu:
-    """CPU seconds of a benchmark's worker processes and of the PostgreSQL and Redis processes working for its
-    database at `database_url` (:func:`server_pids`) since it started; call :meth:`sample` every so often."""
+    """CPU seconds of a benchmark's `workers` (the processes given at the start, each with the side jobs it forked
+    and reaped: one still running counts once reaped, never twice) and of the PostgreSQL and Redis processes
+    working for its database at `database_url` (:func:`server_pids`) since it started; call :meth:`sample`
+    every so often."""
 
     def __init__(self, database_url: str, workers: list[int]) -> None:
         self._database = database_url.rsplit("/", 1)[1]
-        self._meters = {key: CpuMeter(pids) for key, pids in self._pids(workers).items()}
+        self._workers = workers
+        self._meters = {key: CpuMeter(pids, key == "workers") for key, pids in self._pids().items()}
 
-    def _pids(self, workers: list[int]) -> dict[str, list[int]]:
-        return {"workers": workers, **server_pids(self._database)}
+    def _pids(self) -> dict[str, list[int]]:
+        return {"workers": self._workers, **server_pids(self._database)}
 
-    def sample(self, workers: list[int]) -> None:
-        """Note what each live process (the worker processes now `workers`) has used by now."""
-        for key, pids in self._pids(workers).items():
+    def sample(self) -> None:
+        """Note what each live process has used by now."""
+        for key, pids in self._pids().items():
             self._meters[key].sample(pids)
 
     def used_s(self) -> dict[str, float]:

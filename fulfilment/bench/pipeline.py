@@ -233,7 +233,8 @@ def run_mode(mode: str, workers: int, export: Path, work: Path) -> dict[str, Any
             namespace = stack.enter_context(fresh_redis_namespace(REDIS_URL, "bench-"))
             env |= {"FULFILMENT_REDIS_URL": REDIS_URL, "FULFILMENT_REDIS_NAMESPACE": namespace}
         procs = stack.enter_context(_workers(env, workers)) if workers else []
-        cpu = ProcessCpu(url, _trees(procs)) if procs else None
+        booted = _trees(procs)  # a side job a worker forks counts in its worker's CPU once reaped (see ProcessCpu)
+        cpu = ProcessCpu(url, booted) if procs else None
         children_before = _children_cpu_s()
         batch = subprocess.Popen(
             [sys.executable, "-m", "fulfilment", "batch", "run", "--json"],
@@ -248,17 +249,18 @@ def run_mode(mode: str, workers: int, export: Path, work: Path) -> dict[str, Any
             peak_runner = 0.0
             while batch.poll() is None:
                 peak_runner = max(peak_runner, peak_rss_mb(batch.pid))
-                worker_pids = _trees(procs)
-                for pid in worker_pids:
+                _running(procs)
+                for pid in booted:
                     peak_workers[pid] = max(peak_workers.get(pid, 0.0), peak_rss_mb(pid))
                 if cpu:
-                    cpu.sample(worker_pids)
-                time.sleep(0.2)
+                    cpu.sample()
+                with suppress(subprocess.TimeoutExpired):  # the end is seen within ~50 ms, not a whole sample
+                    batch.wait(timeout=0.2)
             elapsed = time.perf_counter() - started
             out, err = batch.communicate()
             runner_cpu = _children_cpu_s() - children_before
             if cpu:
-                cpu.sample(_trees(procs))
+                cpu.sample()
             if batch.returncode != 0:
                 raise RuntimeError(f"batch run failed: {err[-2000:]}")
         finally:

@@ -74,8 +74,7 @@ def _measure(processes: int, export: Path, work: Path) -> dict[str, Any]:
                 orders[stage] = s.scalar(
                     select(func.count()).where(Order.batch_id == batch_id, Order.status.in_(batches.IN_FLIGHT))
                 )
-            worker_pids = [p.pid for p in workers]
-            cpu = ProcessCpu(url, worker_pids)
+            cpu = ProcessCpu(url, [p.pid for p in workers])
             began = time.perf_counter()
             for chunk in [chunks[0]] if stage == "allocate" else chunks:
                 queue.put((stage, chunk))
@@ -87,10 +86,10 @@ def _measure(processes: int, export: Path, work: Path) -> dict[str, Any]:
                     break
                 polls += 1
                 if polls % 10 == 0:
-                    cpu.sample(worker_pids)
+                    cpu.sample()
                 time.sleep(0.02)
             seconds[stage] = round(time.perf_counter() - began, 3)
-            cpu.sample(worker_pids)
+            cpu.sample()
             by_kind = cpu.used_s()
             used[stage] = round(by_kind["workers"] + by_kind["postgresql"], 2)
         for _ in workers:

@@ -70,3 +70,23 @@ def test_waiting_for_started_processes_to_be_idle_waits_out_their_boot() -> None
         assert cpu_s(process.pid) >= 0.3  # the spin was over before the wait ended
     finally:
         process.communicate("\n", timeout=30)
+
+
+_FORK_SPIN = (
+    "import os, time\npid = os.fork()\nif pid == 0:\n    end = time.process_time() + 0.3\n"
+    "    while time.process_time() < end: pass\n    os._exit(0)\nos.waitpid(pid, 0)\nprint(flush=True)\ninput()"
+)
+
+
+def test_a_meter_with_children_counts_a_side_job_once_its_parent_has_reaped_it() -> None:
+    process = subprocess.Popen([sys.executable, "-c", _FORK_SPIN], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    try:
+        with_children, alone = CpuMeter([process.pid], children=True), CpuMeter([process.pid])
+        assert process.stdout is not None
+        process.stdout.readline()  # the child has spun and been reaped
+        for meter in (with_children, alone):
+            meter.sample([process.pid])
+        assert with_children.used_s >= 0.25  # 0.3 s spun, counted in clock ticks
+        assert alone.used_s < 0.2  # the parent only waited
+    finally:
+        process.communicate(b"\n", timeout=30)
