@@ -4,6 +4,7 @@ before each warehouse and optionally the packing slips; a pick list per warehous
 from __future__ import annotations
 
 from collections import defaultdict
+from contextlib import AbstractContextManager, nullcontext
 from functools import partial
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -13,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from fulfilment.domain.documents import DocumentOptions
 from fulfilment.domain.shipments import PackingSlip, PickLine
+from fulfilment.forked import forked
 from fulfilment.labels.atomic import write_atomically
 from fulfilment.labels.merge import merge_pages
 from fulfilment.labels.packing_slips import render_packing_slips
@@ -260,18 +262,25 @@ def _write_documents(
     names, catalog = _names(session, batch_id)
     ordered = picking_order(shipments, contents, {w.code: i for i, w in enumerate(ctx.rules.warehouses)})
     pick_list = folder / "pick-list.pdf"
-    sections = pick_sections(ctx, ordered, contents, names, catalog)
-    write_atomically(pick_list, partial(render_pick_list, sections, title=f"Pick list — batch {batch_id}"))
     outputs: dict[str, str | None] = {"pick_list_pdf": str(pick_list), "packing_slips_pdf": None}
-    slip_pages = None
-    if options.packing_slips != "off":
-        slips = packing_slips(ctx, session, batch_id, ordered, contents, names, catalog)
-        if options.packing_slips == "separate":
-            outputs["packing_slips_pdf"] = str(folder / "packing-slips.pdf")
-            write_atomically(folder / "packing-slips.pdf", partial(render_packing_slips, slips))
-        else:
+    slips = (
+        []
+        if options.packing_slips == "off"
+        else packing_slips(ctx, session, batch_id, ordered, contents, names, catalog)
+    )
+    separate_slips: AbstractContextManager[None] = nullcontext()
+    if options.packing_slips == "separate":  # drawn on another core while this process merges the labels
+        outputs["packing_slips_pdf"] = str(folder / "packing-slips.pdf")
+        separate_slips = forked(
+            partial(write_atomically, folder / "packing-slips.pdf", partial(render_packing_slips, slips))
+        )
+    with separate_slips:
+        sections = pick_sections(ctx, ordered, contents, names, catalog)
+        write_atomically(pick_list, partial(render_pick_list, sections, title=f"Pick list — batch {batch_id}"))
+        slip_pages = None
+        if options.packing_slips == "interleaved":
             slip_pages = _slip_pages(work / "slips.pdf", render_packing_slips(slips, work / "slips.pdf"))
-    merged = _merge_labels(ctx, session, batch_id, options, ordered, contents, slip_pages, work)
+        merged = _merge_labels(ctx, session, batch_id, options, ordered, contents, slip_pages, work)
     outputs.update({"labels_pdf": None, "labels_zpl": None, f"labels_{options.label_format}": str(merged)})
     return outputs
 
