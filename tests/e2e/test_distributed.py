@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from pypdf import PdfReader
 from sqlalchemy import create_engine, text
 
 from tests.conftest import FIXTURES, REDIS_URL, ROOT, fulfil_env
@@ -68,6 +69,10 @@ def test_two_workers_match_the_embedded_run(tmp_path: Path, pg_url: str, redis_n
     assert got["status"] == expected["status"]
     assert got["counts"] == expected["counts"]
     assert outcomes(pg_url) == outcomes(sqlite_url)
+    slips = [PdfReader(run["outputs"]["packing_slips_pdf"]).pages for run in (got, expected)]
+    assert len(slips[0]) > 0, "the slips are drawn by a worker's forked side job"
+    untracked = [[p.extract_text().split("\n", 1)[1] for p in pages] for pages in slips]  # below the heading
+    assert untracked[0] == untracked[1], "the same slips in the same order (tracking numbers go by labelling order)"
 
 
 STEP_CODE = ("fulfilment.steps", "fulfilment.stages", "fulfilment.labels", "reportlab", "pypdf", "openpyxl", "requests")
