@@ -52,9 +52,11 @@ def forked(job: Callable[[], object]) -> Iterator[None]:
     try:
         yield
     finally:
-        with os.fdopen(read_end, "rb") as pipe:
-            report = pipe.read()  # until the child exits
-        _, status = os.waitpid(pid, 0)
+        try:
+            with os.fdopen(read_end, "rb") as pipe:
+                report = pipe.read()  # until the child exits
+        finally:
+            _, status = os.waitpid(pid, 0)  # reaped even when the read is interrupted
     code = os.waitstatus_to_exitcode(status)
     if code != 0:
         raise _job_error(report, code)

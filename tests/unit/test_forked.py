@@ -6,6 +6,7 @@ from __future__ import annotations
 import gc
 import os
 import signal
+import threading
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,22 @@ def test_the_job_runs_in_another_process_and_is_done_when_the_block_ends(tmp_pat
     with forked(lambda: done.write_text(str(os.getpid()))):
         pass
     assert done.read_text() != str(os.getpid())
+
+
+def test_a_worker_thread_can_run_a_side_job(tmp_path: Path) -> None:
+    done, errors = tmp_path / "job", []
+
+    def worker() -> None:  # a dramatiq worker runs each step in a thread of its own
+        try:
+            with forked(lambda: done.write_text("drawn")):
+                pass
+        except Exception as error:
+            errors.append(error)
+
+    thread = threading.Thread(target=worker)
+    thread.start()
+    thread.join(timeout=30)
+    assert not errors and done.read_text() == "drawn"
 
 
 def test_a_failed_job_raises_its_error_here_with_the_childs_traceback(tmp_path: Path) -> None:
