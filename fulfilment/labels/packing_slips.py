@@ -8,6 +8,7 @@ measured with reportlab's font metrics.
 
 from __future__ import annotations
 
+import encodings.cp1252  # noqa: F401  (here, not first in the forked side job that draws the slips)
 import re
 import zlib
 from collections.abc import Sequence

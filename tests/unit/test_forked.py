@@ -1,12 +1,15 @@
-"""A side job in a forked child: it runs beside the caller, its failure is reported, and it leaves the caller's
-signal handlers and garbage alone."""
+"""A side job in a forked child: it runs beside the caller, its failure is reported, a stop sent to the group lets
+it finish, a time limit kills it, and it leaves the caller's signal handlers and garbage alone."""
 
 from __future__ import annotations
 
+import ctypes
+import errno
 import gc
 import os
 import signal
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -53,7 +56,7 @@ class _Unpicklable(Exception):
         self.handle = handle
 
 
-def test_an_error_that_does_not_pickle_arrives_as_its_line_of_the_traceback() -> None:
+def test_an_error_that_does_not_pickle_arrives_as_its_text() -> None:
     def job() -> None:
         raise _Unpicklable("disk on fire", lambda: None)
 
@@ -68,15 +71,78 @@ def test_when_the_block_fails_its_error_wins_and_the_job_still_finishes(tmp_path
     assert done.read_text() == "whole"
 
 
-def test_the_job_takes_the_default_action_on_sigterm_not_the_callers_handler(tmp_path: Path) -> None:
-    handled = tmp_path / "handled"
+def test_when_both_fail_the_jobs_error_is_a_note_on_the_blocks() -> None:
+    def job() -> None:
+        raise ValueError("no paper")
+
+    with pytest.raises(KeyError) as raised, forked(job):
+        raise KeyError("body")
+    assert "the side job failed too: ValueError: no paper" in raised.value.__notes__
+
+
+def test_a_stop_sent_to_the_process_group_lets_the_job_finish(tmp_path: Path) -> None:
+    done, handled = tmp_path / "job", tmp_path / "handled"
+
+    def job() -> None:
+        for number in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            os.kill(os.getpid(), number)
+        done.write_text("whole")
+
     previous = signal.signal(signal.SIGTERM, lambda *_: handled.write_text(str(os.getpid())))
     try:
-        with pytest.raises(ForkedError, match="status -15"), forked(lambda: os.kill(os.getpid(), signal.SIGTERM)):
+        with forked(job):
             pass
     finally:
         signal.signal(signal.SIGTERM, previous)
-    assert not handled.exists()
+    assert done.read_text() == "whole"
+    assert not handled.exists(), "the caller's handler did not run in the child"
+
+
+def test_a_child_killed_by_a_signal_fails_the_block() -> None:
+    with pytest.raises(ForkedError, match="status -9"), forked(lambda: os.kill(os.getpid(), signal.SIGKILL)):
+        pass
+
+
+def test_a_time_limit_interrupts_the_wait_and_kills_the_child(tmp_path: Path) -> None:
+    child, raised = tmp_path / "child", []
+
+    def job() -> None:
+        child.write_text(str(os.getpid()))
+        time.sleep(60)
+
+    def worker() -> None:
+        try:
+            with forked(job):
+                pass
+        except _TimeLimit as error:
+            raised.append(error)
+
+    thread = threading.Thread(target=worker)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not child.exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    # what dramatiq's time limit does to a step's thread
+    ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread.ident), ctypes.py_object(_TimeLimit))
+    thread.join(timeout=10)
+    assert not thread.is_alive() and raised
+    with pytest.raises(ProcessLookupError):
+        os.kill(int(child.read_text()), 0)  # killed and reaped
+
+
+class _TimeLimit(Exception):
+    pass
+
+
+def test_where_no_process_can_be_forked_the_job_runs_here_first(tmp_path: Path, monkeypatch) -> None:
+    def no_memory() -> int:
+        raise OSError(errno.ENOMEM, "Cannot allocate memory")
+
+    monkeypatch.setattr(os, "fork", no_memory)
+    done = tmp_path / "job"
+    with forked(lambda: done.write_text(str(os.getpid()))):
+        assert done.exists(), "the job ran before the block"
+    assert done.read_text() == str(os.getpid())
 
 
 class _Finalized:
