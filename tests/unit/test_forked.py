@@ -7,13 +7,16 @@ import ctypes
 import errno
 import gc
 import os
+import select
 import signal
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+import fulfilment.forked as forked_module
 from fulfilment.forked import ForkedError, forked
 
 
@@ -103,8 +106,15 @@ def test_a_child_killed_by_a_signal_fails_the_block() -> None:
         pass
 
 
-def test_a_time_limit_interrupts_the_wait_and_kills_the_child(tmp_path: Path) -> None:
-    child, raised = tmp_path / "child", []
+class _TimeLimit(BaseException):
+    """What dramatiq's time limit raises in a step's thread (not an ``Exception``)."""
+
+
+def _interrupted_side_job(tmp_path: Path, body: Callable[[threading.Event], None]) -> int:
+    """Run a side job that would take a minute from a thread whose `body` sets the event it is given when it is
+    ready to be interrupted; interrupt it there with a time limit. Returns the child's pid once the thread has
+    ended with that time limit."""
+    child, raised, ready = tmp_path / "child", [], threading.Event()
 
     def job() -> None:
         child.write_text(str(os.getpid()))
@@ -113,25 +123,63 @@ def test_a_time_limit_interrupts_the_wait_and_kills_the_child(tmp_path: Path) ->
     def worker() -> None:
         try:
             with forked(job):
-                pass
+                body(ready)
         except _TimeLimit as error:
             raised.append(error)
 
     thread = threading.Thread(target=worker)
     thread.start()
-    deadline = time.monotonic() + 30
-    while not child.exists() and time.monotonic() < deadline:
-        time.sleep(0.02)
-    # what dramatiq's time limit does to a step's thread
+    assert ready.wait(timeout=30)
     ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread.ident), ctypes.py_object(_TimeLimit))
     thread.join(timeout=10)
-    assert not thread.is_alive() and raised
+    assert not thread.is_alive() and raised, "the time limit ended the step"
+    return int(child.read_text())
+
+
+def test_a_time_limit_in_the_block_kills_the_child(tmp_path: Path) -> None:
+    def body(ready: threading.Event) -> None:  # merging labels, say
+        ready.set()
+        while True:
+            time.sleep(0.01)
+
     with pytest.raises(ProcessLookupError):
-        os.kill(int(child.read_text()), 0)  # killed and reaped
+        os.kill(_interrupted_side_job(tmp_path, body), 0)  # killed and reaped
 
 
-class _TimeLimit(Exception):
-    pass
+def test_a_time_limit_in_the_wait_kills_the_child(tmp_path: Path, monkeypatch) -> None:
+    polls: list[threading.Event] = []
+    real_poll = select.poll
+
+    class Poll:
+        """select.poll, telling the test when the caller first waits on the child."""
+
+        def __init__(self) -> None:
+            self._poll = real_poll()
+
+        def register(self, fd: int, events: int) -> None:
+            self._poll.register(fd, events)
+
+        def unregister(self, fd: int) -> None:
+            self._poll.unregister(fd)
+
+        def poll(self, timeout_ms: int) -> list[tuple[int, int]]:
+            polls[0].set()
+            return self._poll.poll(timeout_ms)
+
+    monkeypatch.setattr(forked_module.select, "poll", Poll)
+    with pytest.raises(ProcessLookupError):
+        os.kill(_interrupted_side_job(tmp_path, polls.append), 0)
+
+
+def test_a_large_error_comes_back_whole() -> None:
+    message = "no paper " * 25_000
+
+    def job() -> None:
+        raise ValueError(message)
+
+    with pytest.raises(ValueError) as raised, forked(job):
+        pass
+    assert str(raised.value) == message
 
 
 def test_where_no_process_can_be_forked_the_job_runs_here_first(tmp_path: Path, monkeypatch) -> None:
