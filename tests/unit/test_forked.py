@@ -112,8 +112,8 @@ class _TimeLimit(BaseException):
 
 def _interrupted_side_job(tmp_path: Path, body: Callable[[threading.Event], None]) -> int:
     """Run a side job that would take a minute from a thread whose `body` sets the event it is given when it is
-    ready to be interrupted; interrupt it there with a time limit. Returns the child's pid once the thread has
-    ended with that time limit."""
+    ready to be interrupted; once the child has started, interrupt the thread there with a time limit. Returns
+    the child's pid once the thread has ended with that time limit."""
     child, raised, ready = tmp_path / "child", [], threading.Event()
 
     def job() -> None:
@@ -130,6 +130,10 @@ def _interrupted_side_job(tmp_path: Path, body: Callable[[threading.Event], None
     thread = threading.Thread(target=worker)
     thread.start()
     assert ready.wait(timeout=30)
+    deadline = time.monotonic() + 30
+    while not (child.exists() and child.read_text()) and time.monotonic() < deadline:  # the child is running
+        time.sleep(0.01)
+    assert child.exists(), "the child started its job"
     ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread.ident), ctypes.py_object(_TimeLimit))
     thread.join(timeout=10)
     assert not thread.is_alive() and raised, "the time limit ended the step"
