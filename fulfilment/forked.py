@@ -85,12 +85,11 @@ def forked(job: Callable[[], object]) -> Iterator[None]:
                 error.add_note(f"the side job failed too: {type(failure).__name__}: {failure}")
         raise
     else:
-        failure = None
-        if pid and pidfd >= 0:
+        if pid:  # its pidfd is open: pidfd_open ran before the body
             failure = _finish(pidfd, read_end)
             pid = 0
-        if failure is not None:
-            raise failure
+            if failure is not None:
+                raise failure
     finally:
         if os.getpid() != parent:
             os._exit(1)

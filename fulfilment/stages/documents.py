@@ -4,7 +4,7 @@ before each warehouse and optionally the packing slips; a pick list per warehous
 from __future__ import annotations
 
 from collections import defaultdict
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import nullcontext
 from functools import partial
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -268,13 +268,11 @@ def _write_documents(
         if options.packing_slips == "off"
         else packing_slips(ctx, session, batch_id, ordered, contents, names, catalog)
     )
-    separate_slips: AbstractContextManager[None] = nullcontext()
-    if options.packing_slips == "separate":  # drawn on another core while this process merges the labels
-        outputs["packing_slips_pdf"] = str(folder / "packing-slips.pdf")
-        separate_slips = forked(
-            partial(write_atomically, folder / "packing-slips.pdf", partial(render_packing_slips, slips))
-        )
-    with separate_slips:
+    separate, slips_pdf = options.packing_slips == "separate", folder / "packing-slips.pdf"
+    if separate:
+        outputs["packing_slips_pdf"] = str(slips_pdf)
+    draw_slips = partial(write_atomically, slips_pdf, partial(render_packing_slips, slips))
+    with forked(draw_slips) if separate else nullcontext():  # on another core while this process merges the labels
         sections = pick_sections(ctx, ordered, contents, names, catalog)
         write_atomically(pick_list, partial(render_pick_list, sections, title=f"Pick list — batch {batch_id}"))
         slip_pages = None
